@@ -1,0 +1,42 @@
+# asyncloop top-level Makefile. Everything runs as root on Debian 12.
+#   make deps     install host packages + unpack the target kernel (vm/setup)
+#   make module   build build/$(KVER)/loop.ko
+#   make tests    build the static test binaries into build/tests/
+#   make check    run every tests/suites/*.sh in the VM against ours and stock
+#   make demo     boot the VM once with our driver and run vm/demo.sh
+
+# Newest installed Debian 6.1 headers. Recursive (=) on purpose: evaluated when
+# a recipe runs, i.e. after `deps` has installed the headers.
+KVER ?= $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)
+# Kernel build tree: Debian headers, or a self-built tree for debug-* kernels.
+KDIR ?= $(if $(filter debug-%,$(KVER)),$(CURDIR)/build/$(KVER)/kbuild-tree,/lib/modules/$(KVER)/build)
+OBJ   = $(CURDIR)/build/$(KVER)/obj
+
+.PHONY: all deps module tests check demo clean
+all: module tests
+
+deps:
+	vm/setup $(if $(filter debug-%,$(KVER)),,$(KVER))
+
+module: deps
+	@test -n "$(KVER)" || { echo "KVER unknown: no /usr/src/linux-headers-6.1.*-amd64"; exit 1; }
+	@test -f src/Kbuild || { echo "no src/Kbuild yet"; exit 1; }
+	mkdir -p $(OBJ)
+	rm -f $(OBJ)/*.c $(OBJ)/*.h
+	cp src/*.c src/Kbuild $(OBJ)/
+	if ls src/*.h >/dev/null 2>&1; then cp src/*.h $(OBJ)/; fi
+	$(MAKE) -C $(KDIR) M=$(OBJ) W=1 modules
+	cp $(OBJ)/loop.ko build/$(KVER)/loop.ko
+	@echo "built build/$(KVER)/loop.ko"
+
+tests:
+	$(MAKE) -C tests
+
+check: deps module tests
+	vm/check --kver $(KVER)
+
+demo: deps module
+	vm/run --kver $(KVER) --driver ours --timeout 300 --script vm/demo.sh
+
+clean:
+	rm -rf build

@@ -15,7 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>	/* BLK* ioctls without linux/fs.h (clashes with sys/mount.h) */
 #include <linux/loop.h>
+
+#ifndef BLKDISCARD
+#define BLKDISCARD _IO(0x12, 119)
+#endif
+#ifndef BLKZEROOUT
+#define BLKZEROOUT _IO(0x12, 127)
+#endif
 
 #define LT_CTL_PATH "/dev/loop-control"
 #define LT_TMPDIR "/tmp"

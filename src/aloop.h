@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * asyncloop - shared definitions of the loop block driver replacement.
+ *
+ * The state machine and the lock order are documented once, at the top of
+ * teardown.c.
+ */
+#ifndef ALOOP_H
+#define ALOOP_H
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/task_work.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+enum aloop_state {
+	ALOOP_UNBOUND,		/* no backing file; free for configuration */
+	ALOOP_BOUND,		/* backing file attached; I/O allowed */
+	ALOOP_RUNDOWN,		/* being detached; I/O fails, config waits */
+	ALOOP_DELETING,		/* LOOP_CTL_REMOVE or rmmod in progress */
+};
+
+struct aloop_device {
+	int			index;
+	struct gendisk		*disk;
+	struct blk_mq_tag_set	tag_set;
+
+	/* state and configuration; see teardown.c for the rules */
+	struct mutex		lock;
+	enum aloop_state	state;
+	bool			visible;	/* under aloop_ctl_mutex */
+
+	spinlock_t		backing_lock;	/* backing vs. sysfs readers */
+	struct file		*backing;
+	loff_t			offset;
+	loff_t			sizelimit;
+	u32			flags;		/* LO_FLAGS_* */
+	char			file_name[LO_NAME_SIZE];
+	gfp_t			saved_gfp;
+	bool			use_dio;
+	bool			sysfs_ready;
+
+	/* I/O path (io.c) */
+	atomic_t		inflight;	/* gates the backing file */
+	spinlock_t		work_lock;
+	struct list_head	work_list;
+	struct work_struct	io_work;
+
+	/* deferred rundown (teardown.c) */
+	wait_queue_head_t	state_wait;	/* rundown finished */
+	struct callback_head	rundown_twork;
+	struct work_struct	rundown_work;
+};
+
+/* Per-request driver data, allocated by blk-mq behind each request. */
+struct aloop_cmd {
+	struct list_head	node;
+	struct kiocb		iocb;
+	struct bio_vec		*bvec;		/* only for multi-bio aio */
+	long			ret;
+	bool			use_aio;
+	struct cgroup_subsys_state *blkcg_css;
+	struct cgroup_subsys_state *memcg_css;
+};
+
+static inline struct device *aloop_dev(struct aloop_device *lo)
+{
+	return disk_to_dev(lo->disk);
+}
+
+/* main.c: module parameters */
+extern int aloop_part_shift;
+extern int aloop_hw_queue_depth;
+extern bool aloop_rundown_wq_forced;
+
+/* control.c */
+int aloop_control_init(void);
+void aloop_control_exit(void);
+
+/* device.c: device lifetime and the index */
+int aloop_add(int index);
+int aloop_remove_index(int index);
+int aloop_get_free(void);
+void aloop_remove_all(void);
+void aloop_rescan_partitions(struct aloop_device *lo);
+
+/* config.c: ioctls on /dev/loopN */
+int aloop_ioctl(struct block_device *bdev, fmode_t mode, unsigned int cmd,
+		unsigned long arg);
+int aloop_compat_ioctl(struct block_device *bdev, fmode_t mode,
+		       unsigned int cmd, unsigned long arg);
+
+/* io.c: request handling */
+extern const struct blk_mq_ops aloop_mq_ops;
+void aloop_io_init_device(struct aloop_device *lo);
+void aloop_io_stop_device(struct aloop_device *lo);
+void aloop_io_drain(struct aloop_device *lo);
+int aloop_io_init(void);
+void aloop_io_exit(void);
+
+/* teardown.c: state machine, lazy/auto clear, deferred rundown */
+extern struct mutex aloop_validate_mutex;
+int aloop_lock(struct aloop_device *lo, bool global);
+void aloop_unlock(struct aloop_device *lo, bool global);
+int aloop_wait_rundown(struct aloop_device *lo);
+int aloop_clr_fd(struct aloop_device *lo);
+void aloop_release(struct gendisk *disk, fmode_t mode);
+void aloop_teardown_init_device(struct aloop_device *lo);
+int aloop_teardown_init(void);
+void aloop_teardown_exit(void);
+int aloop_pending_rundowns(void);
+
+/* sysfs.c: /sys/block/loopN/loop/ */
+void aloop_sysfs_add(struct aloop_device *lo);
+void aloop_sysfs_del(struct aloop_device *lo);
+
+#endif /* ALOOP_H */

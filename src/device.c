@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * asyncloop device lifetime: creating and deleting /dev/loopN, the index of
+ * devices, and finding a free one.
+ *
+ * A device lives as long as its gendisk: ->free_disk frees it when the last
+ * reference to the disk's struct device is gone.  aloop_ctl_mutex guards the
+ * index and the "visible" flag that hides a device being deleted; lock
+ * order: teardown.c.
+ */
+
+#include <linux/idr.h>
+#include <linux/major.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "aloop.h"
+
+static DEFINE_IDR(aloop_index_idr);
+static DEFINE_MUTEX(aloop_ctl_mutex);
+
+static void aloop_free_disk(struct gendisk *disk)
+{
+	struct aloop_device *lo = disk->private_data;
+
+	aloop_io_stop_device(lo);
+	mutex_destroy(&lo->lock);
+	kfree(lo);
+}
+
+static const struct block_device_operations aloop_fops = {
+	.owner		= THIS_MODULE,
+	.release	= aloop_release,
+	.ioctl		= aloop_ioctl,
+#ifdef CONFIG_COMPAT
+	.compat_ioctl	= aloop_compat_ioctl,
+#endif
+	.free_disk	= aloop_free_disk,
+};
+
+static int aloop_alloc_index(struct aloop_device *lo, int index)
+{
+	int err;
+
+	err = mutex_lock_killable(&aloop_ctl_mutex);
+	if (err)
+		return err;
+	if (index >= 0) {
+		err = idr_alloc(&aloop_index_idr, lo, index, index + 1,
+				GFP_KERNEL);
+		if (err == -ENOSPC)
+			err = -EEXIST;
+	} else {
+		err = idr_alloc(&aloop_index_idr, lo, 0, 0, GFP_KERNEL);
+	}
+	mutex_unlock(&aloop_ctl_mutex);
+	return err;
+}
+
+static void aloop_free_index(int index)
+{
+	mutex_lock(&aloop_ctl_mutex);
+	idr_remove(&aloop_index_idr, index);
+	mutex_unlock(&aloop_ctl_mutex);
+}
+
+static void aloop_set_visible(struct aloop_device *lo, bool visible)
+{
+	mutex_lock(&aloop_ctl_mutex);
+	lo->visible = visible;
+	mutex_unlock(&aloop_ctl_mutex);
+}
+
+/**
+ * aloop_add() - create /dev/loop@index
+ * @index: the wanted index, or -1 for the lowest free one
+ *
+ * Return: the index, -EEXIST if @index is taken, or another -errno.
+ */
+int aloop_add(int index)
+{
+	struct aloop_device *lo;
+	struct gendisk *disk;
+	int err;
+
+	lo = kzalloc(sizeof(*lo), GFP_KERNEL);
+	if (!lo)
+		return -ENOMEM;
+	mutex_init(&lo->lock);
+	spin_lock_init(&lo->backing_lock);
+	lo->state = ALOOP_UNBOUND;
+	aloop_io_init_device(lo);
+	aloop_teardown_init_device(lo);
+
+	err = aloop_alloc_index(lo, index);
+	if (err < 0)
+		goto out_free;
+	lo->index = err;
+
+	lo->tag_set.ops = &aloop_mq_ops;
+	lo->tag_set.nr_hw_queues = 1;
+	lo->tag_set.queue_depth = aloop_hw_queue_depth;
+	lo->tag_set.numa_node = NUMA_NO_NODE;
+	lo->tag_set.cmd_size = sizeof(struct aloop_cmd);
+	lo->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_STACKING |
+			    BLK_MQ_F_NO_SCHED_BY_DEFAULT;
+	lo->tag_set.driver_data = lo;
+	err = blk_mq_alloc_tag_set(&lo->tag_set);
+	if (err)
+		goto out_index;
+
+	disk = blk_mq_alloc_disk(&lo->tag_set, lo);
+	if (IS_ERR(disk)) {
+		err = PTR_ERR(disk);
+		goto out_tags;
+	}
+	lo->disk = disk;
+	blk_queue_max_hw_sectors(disk->queue, BLK_DEF_MAX_SECTORS);
+
+	/*
+	 * Partitions are scanned only for devices bound with PARTSCAN, unless
+	 * max_part asked for it globally; minors are then spaced by max_part.
+	 */
+	if (!aloop_part_shift)
+		set_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
+	disk->major = LOOP_MAJOR;
+	disk->first_minor = lo->index << aloop_part_shift;
+	disk->minors = 1 << aloop_part_shift;
+	disk->fops = &aloop_fops;
+	disk->private_data = lo;
+	disk->events = DISK_EVENT_MEDIA_CHANGE;
+	disk->event_flags = DISK_EVENT_FLAG_UEVENT;
+	snprintf(disk->disk_name, sizeof(disk->disk_name), "loop%d",
+		 lo->index);
+
+	err = add_disk(disk);
+	if (err)
+		goto out_disk;
+
+	aloop_set_visible(lo, true);
+	return lo->index;
+
+out_disk:
+	/* never added: ->free_disk is not called, @lo is freed below */
+	put_disk(disk);
+out_tags:
+	blk_mq_free_tag_set(&lo->tag_set);
+out_index:
+	aloop_free_index(lo->index);
+out_free:
+	mutex_destroy(&lo->lock);
+	kfree(lo);
+	return err;
+}
+
+/* Delete a device that is DELETING and hidden from the index. */
+static void aloop_delete(struct aloop_device *lo)
+{
+	del_gendisk(lo->disk);
+	blk_mq_free_tag_set(&lo->tag_set);
+	aloop_free_index(lo->index);
+	put_disk(lo->disk);
+}
+
+/**
+ * aloop_remove_index() - LOOP_CTL_REMOVE
+ * @index: device to delete
+ *
+ * Return: 0; -EINVAL for a negative index, -ENODEV if there is no such
+ * device, -EBUSY if it is bound, in rundown or open.
+ */
+int aloop_remove_index(int index)
+{
+	struct aloop_device *lo;
+	int err;
+
+	if (index < 0) {
+		pr_warn_once("deleting an unspecified loop device is not supported\n");
+		return -EINVAL;
+	}
+
+	/* hide the device so that a concurrent remove or get_free skips it */
+	err = mutex_lock_killable(&aloop_ctl_mutex);
+	if (err)
+		return err;
+	lo = idr_find(&aloop_index_idr, index);
+	if (!lo || !lo->visible)
+		err = -ENODEV;
+	else
+		lo->visible = false;
+	mutex_unlock(&aloop_ctl_mutex);
+	if (err)
+		return err;
+
+	err = mutex_lock_killable(&lo->lock);
+	if (err)
+		goto out_show;
+	if (lo->state != ALOOP_UNBOUND || disk_openers(lo->disk) > 0) {
+		mutex_unlock(&lo->lock);
+		err = -EBUSY;
+		goto out_show;
+	}
+	lo->state = ALOOP_DELETING;
+	mutex_unlock(&lo->lock);
+
+	aloop_delete(lo);
+	return 0;
+
+out_show:
+	aloop_set_visible(lo, true);
+	return err;
+}
+
+/**
+ * aloop_get_free() - LOOP_CTL_GET_FREE
+ *
+ * Hands out the lowest unbound device.  A device in rundown is about to be
+ * unbound: wait for it rather than create a new device, so that attach and
+ * autoclear-detach churn does not grow the number of devices.
+ *
+ * Return: the index, or -errno.
+ */
+int aloop_get_free(void)
+{
+	struct aloop_device *lo, *closing;
+	int id, err;
+
+	for (;;) {
+		closing = NULL;
+		err = mutex_lock_killable(&aloop_ctl_mutex);
+		if (err)
+			return err;
+		idr_for_each_entry(&aloop_index_idr, lo, id) {
+			enum aloop_state state;
+
+			if (!lo->visible)
+				continue;
+			/* racy by design: configure rechecks under lo->lock */
+			state = data_race(READ_ONCE(lo->state));
+			if (state == ALOOP_UNBOUND) {
+				mutex_unlock(&aloop_ctl_mutex);
+				return id;
+			}
+			if (state == ALOOP_RUNDOWN && !closing)
+				closing = lo;
+		}
+		if (closing)
+			get_device(aloop_dev(closing));
+		mutex_unlock(&aloop_ctl_mutex);
+
+		if (!closing)
+			return aloop_add(-1);
+		err = aloop_wait_rundown(closing);
+		put_device(aloop_dev(closing));
+		if (err)
+			return err;
+	}
+}
+
+/* Module unload: nobody can reach the index any more. */
+void aloop_remove_all(void)
+{
+	struct aloop_device *lo;
+	int id;
+
+	idr_for_each_entry(&aloop_index_idr, lo, id) {
+		lo->state = ALOOP_DELETING;
+		aloop_delete(lo);
+	}
+	idr_destroy(&aloop_index_idr);
+}
+
+/**
+ * aloop_rescan_partitions() - re-read the partition table of @lo
+ * @lo: the device
+ *
+ * Takes disk->open_mutex: the caller must hold neither lo->lock nor
+ * aloop_validate_mutex (lock order in teardown.c).
+ */
+void aloop_rescan_partitions(struct aloop_device *lo)
+{
+	int err;
+
+	lockdep_assert_not_held(&lo->lock);
+	lockdep_assert_not_held(&aloop_validate_mutex);
+
+	mutex_lock(&lo->disk->open_mutex);
+	err = bdev_disk_changed(lo->disk, false);
+	mutex_unlock(&lo->disk->open_mutex);
+	if (err)
+		pr_warn("loop%d: partition scan failed: %d\n", lo->index, err);
+}

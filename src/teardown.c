@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * asyncloop teardown: detaching the backing file from a loop device.
+ *
+ * Why this file exists
+ * --------------------
+ * The stock driver tears an AUTOCLEAR device down inside ->release, which
+ * the block layer calls with disk->open_mutex held.  Anything the teardown
+ * waits for that itself needs a lock ordered after open_mutex closes a
+ * cycle (syzbot 643e4ce4b6ad1347d372: I/O worker -> sb_writers of the
+ * backing fs -> seq_file -> kernfs -> open_mutex).  Moving the teardown to a
+ * workqueue (5.17-rc1) broke the other promise: close() and umount()
+ * returned before the backing file was released, so unmounting the
+ * filesystem holding the image failed with EBUSY.
+ *
+ * Here ->release only marks the device ALOOP_RUNDOWN and queues the rundown
+ * with task_work_add() on the closing task.  The task runs it when it
+ * returns to user mode (or in exit_task_work() when it exits): after the
+ * block layer dropped open_mutex, but before close()/umount()/exit()
+ * returns, so callers observe a synchronous detach.  Kernel threads and
+ * tasks past exit_task_work() cannot run task work; for them the rundown
+ * goes to a workqueue.  Both paths hold a module reference and a reference
+ * on the disk's struct device from ->release until the rundown finished.
+ *
+ * State machine (lo->state, written under lo->lock)
+ * -------------------------------------------------
+ *
+ *   UNBOUND --LOOP_CONFIGURE/LOOP_SET_FD--> BOUND
+ *   BOUND --LOOP_CLR_FD by the only opener--> RUNDOWN (rundown runs inline)
+ *   BOUND --LOOP_CLR_FD with other openers--> BOUND + LO_FLAGS_AUTOCLEAR
+ *   BOUND --last close with LO_FLAGS_AUTOCLEAR--> RUNDOWN (rundown deferred)
+ *   RUNDOWN --rundown finished--> UNBOUND (lo->state_wait woken)
+ *   UNBOUND --LOOP_CTL_REMOVE without openers, or rmmod--> DELETING (final)
+ *
+ * Only the task that moved a device to RUNDOWN runs its rundown, so the
+ * rundown itself needs lo->lock only to publish the final state.  While a
+ * device is in RUNDOWN, LOOP_CONFIGURE/LOOP_SET_FD and LOOP_CTL_GET_FREE wait
+ * (killable) for it to finish instead of failing or allocating a new device.
+ *
+ * Lock order (outer first)
+ * ------------------------
+ *
+ *   disk->open_mutex            block layer; held around ->release
+ *     aloop_validate_mutex      LOOP_CLR_FD, and configure/change_fd when
+ *                               the new backing file is a loop device
+ *       lo->lock                state and configuration of one device
+ *         lo->backing_lock      backing file pointer vs. sysfs readers
+ *         lo->work_lock         I/O list (io.c), also taken from queue_rq
+ *
+ *   aloop_ctl_mutex (device.c) guards the index and is never held together
+ *   with any of the locks above.
+ *
+ * Rules that keep the graph acyclic:
+ *  - disk->open_mutex is never taken with lo->lock or aloop_validate_mutex
+ *    held (partition rescans happen after both are dropped);
+ *  - the rundown runs with no lock held at all, and it never flushes or
+ *    destroys a workqueue: it waits for the device's own in-flight counter
+ *    (io.c), which I/O completion decrements without taking any lock;
+ *  - the backing file is released (fput) after every lock was dropped,
+ *    because its final __fput may take locks of the backing filesystem.
+ */
+
+#include <linux/atomic.h>
+#include <linux/file.h>
+#include <linux/lockdep.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/sched.h>
+
+#include "aloop.h"
+
+DEFINE_MUTEX(aloop_validate_mutex);
+
+static struct workqueue_struct *aloop_rundown_wq;
+static atomic_t aloop_rundowns_pending = ATOMIC_INIT(0);
+
+/**
+ * aloop_lock() - take lo->lock, and aloop_validate_mutex first if @global
+ * @lo: the device
+ * @global: the operation may walk or change a chain of stacked loop devices
+ *
+ * Return: 0, or -EINTR if a fatal signal arrived while waiting.
+ */
+int aloop_lock(struct aloop_device *lo, bool global)
+{
+	int err;
+
+	if (global) {
+		err = mutex_lock_killable(&aloop_validate_mutex);
+		if (err)
+			return err;
+	}
+	err = mutex_lock_killable(&lo->lock);
+	if (err && global)
+		mutex_unlock(&aloop_validate_mutex);
+	return err;
+}
+
+void aloop_unlock(struct aloop_device *lo, bool global)
+{
+	mutex_unlock(&lo->lock);
+	if (global)
+		mutex_unlock(&aloop_validate_mutex);
+}
+
+/**
+ * aloop_wait_rundown() - wait until a pending rundown of @lo finished
+ * @lo: the device; the caller keeps it alive
+ *
+ * Return: 0, or -EINTR if a fatal signal arrived while waiting.
+ */
+int aloop_wait_rundown(struct aloop_device *lo)
+{
+	return wait_event_killable(lo->state_wait,
+				   READ_ONCE(lo->state) != ALOOP_RUNDOWN);
+}
+
+int aloop_pending_rundowns(void)
+{
+	return atomic_read(&aloop_rundowns_pending);
+}
+
+static void aloop_release_backing(struct file *file)
+{
+	/*
+	 * A kernel thread has no task work: plain fput() would defer the
+	 * final __fput() to yet another worker, and the backing filesystem
+	 * would stay busy after the rundown reported the device unbound.
+	 */
+	if (current->flags & PF_KTHREAD)
+		__fput_sync(file);
+	else
+		fput(file);
+}
+
+/*
+ * Detach the backing file of a device in RUNDOWN.  The caller moved the
+ * device to RUNDOWN and holds no lock.
+ */
+static void aloop_rundown(struct aloop_device *lo)
+{
+	struct request_queue *q = lo->disk->queue;
+	struct file *file;
+	bool partscan;
+
+	might_sleep();
+	lockdep_assert_not_held(&lo->lock);
+	lockdep_assert_not_held(&lo->disk->open_mutex);
+	WARN_ON_ONCE(READ_ONCE(lo->state) != ALOOP_RUNDOWN);
+
+	/* new requests fail from now on; wait for those already admitted */
+	aloop_io_drain(lo);
+
+	spin_lock(&lo->backing_lock);
+	file = lo->backing;
+	lo->backing = NULL;
+	spin_unlock(&lo->backing_lock);
+
+	mapping_set_gfp_mask(file->f_mapping, lo->saved_gfp);
+	partscan = lo->flags & LO_FLAGS_PARTSCAN;
+	lo->offset = 0;
+	lo->sizelimit = 0;
+	lo->use_dio = false;
+	memset(lo->file_name, 0, sizeof(lo->file_name));
+
+	blk_queue_write_cache(q, false, false);
+	blk_queue_logical_block_size(q, SECTOR_SIZE);
+	blk_queue_physical_block_size(q, SECTOR_SIZE);
+	blk_queue_io_min(q, SECTOR_SIZE);
+	blk_queue_max_discard_sectors(q, 0);
+	blk_queue_max_write_zeroes_sectors(q, 0);
+	invalidate_disk(lo->disk);
+
+	aloop_sysfs_del(lo);
+	kobject_uevent(&aloop_dev(lo)->kobj, KOBJ_CHANGE);
+	disk_force_media_change(lo->disk, DISK_EVENT_MEDIA_CHANGE);
+	if (partscan)
+		aloop_rescan_partitions(lo);
+	if (!aloop_part_shift)
+		set_bit(GD_SUPPRESS_PART_SCAN, &lo->disk->state);
+
+	mutex_lock(&lo->lock);
+	lo->flags = 0;
+	lo->state = ALOOP_UNBOUND;
+	mutex_unlock(&lo->lock);
+	wake_up_all(&lo->state_wait);
+
+	aloop_release_backing(file);
+	/* the reference a bound device holds, taken in configure */
+	module_put(THIS_MODULE);
+}
+
+/* End of a deferred rundown: drop what aloop_defer_rundown() took. */
+static void aloop_deferred_rundown(struct aloop_device *lo)
+{
+	aloop_rundown(lo);
+	atomic_dec(&aloop_rundowns_pending);
+	put_device(aloop_dev(lo));	/* may free @lo */
+	module_put(THIS_MODULE);
+}
+
+static void aloop_rundown_task_work(struct callback_head *head)
+{
+	aloop_deferred_rundown(container_of(head, struct aloop_device,
+					    rundown_twork));
+}
+
+static void aloop_rundown_workfn(struct work_struct *work)
+{
+	aloop_deferred_rundown(container_of(work, struct aloop_device,
+					    rundown_work));
+}
+
+/*
+ * Called from ->release: the block layer holds disk->open_mutex, a module
+ * reference and a device reference, and drops all three right after we
+ * return.  Take our own before that, then queue the rundown.
+ */
+static void aloop_defer_rundown(struct aloop_device *lo)
+{
+	__module_get(THIS_MODULE);
+	get_device(aloop_dev(lo));
+	atomic_inc(&aloop_rundowns_pending);
+
+	if (!READ_ONCE(aloop_rundown_wq_forced) &&
+	    !(current->flags & PF_KTHREAD)) {
+		init_task_work(&lo->rundown_twork, aloop_rundown_task_work);
+		if (!task_work_add(current, &lo->rundown_twork, TWA_RESUME))
+			return;
+		/* -ESRCH: the task is past exit_task_work() */
+	}
+	queue_work(aloop_rundown_wq, &lo->rundown_work);
+}
+
+/**
+ * aloop_clr_fd() - LOOP_CLR_FD
+ * @lo: the device
+ *
+ * With other openers the detach is lazy, as in stock 6.1: AUTOCLEAR is set
+ * and the last close runs the rundown.  The only opener detaches at once.
+ *
+ * Return: 0, -ENXIO if not bound, -EINTR on a fatal signal.
+ */
+int aloop_clr_fd(struct aloop_device *lo)
+{
+	int err;
+
+	/*
+	 * aloop_validate_mutex makes a concurrent configure that found this
+	 * device as its backing file see the state change.
+	 */
+	err = aloop_lock(lo, true);
+	if (err)
+		return err;
+	if (lo->state != ALOOP_BOUND) {
+		aloop_unlock(lo, true);
+		return -ENXIO;
+	}
+	if (disk_openers(lo->disk) > 1) {
+		lo->flags |= LO_FLAGS_AUTOCLEAR;
+		aloop_unlock(lo, true);
+		return 0;
+	}
+	lo->state = ALOOP_RUNDOWN;
+	aloop_unlock(lo, true);
+
+	aloop_rundown(lo);
+	return 0;
+}
+
+/**
+ * aloop_release() - block_device_operations.release
+ * @disk: the loop disk
+ * @mode: open mode of the closing opener
+ *
+ * Runs under disk->open_mutex: never tear down here, only mark and defer.
+ */
+void aloop_release(struct gendisk *disk, fmode_t mode)
+{
+	struct aloop_device *lo = disk->private_data;
+	bool rundown = false;
+
+	lockdep_assert_held(&disk->open_mutex);
+	if (disk_openers(disk) > 0)
+		return;
+
+	mutex_lock(&lo->lock);
+	if (lo->state == ALOOP_BOUND && (lo->flags & LO_FLAGS_AUTOCLEAR)) {
+		lo->state = ALOOP_RUNDOWN;
+		rundown = true;
+	}
+	mutex_unlock(&lo->lock);
+
+	if (rundown)
+		aloop_defer_rundown(lo);
+}
+
+void aloop_teardown_init_device(struct aloop_device *lo)
+{
+	init_waitqueue_head(&lo->state_wait);
+	INIT_WORK(&lo->rundown_work, aloop_rundown_workfn);
+}
+
+int aloop_teardown_init(void)
+{
+	aloop_rundown_wq = alloc_workqueue("aloop_rundown", WQ_UNBOUND, 0);
+	return aloop_rundown_wq ? 0 : -ENOMEM;
+}
+
+void aloop_teardown_exit(void)
+{
+	/* every pending rundown holds a module reference: none is left */
+	destroy_workqueue(aloop_rundown_wq);
+}

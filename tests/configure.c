@@ -551,7 +551,7 @@ TEST_F(loopdev, set_capacity)
 	ASSERT_RET(-ENXIO, lt_ioctl(self->fd, LOOP_SET_CAPACITY, 0));
 	ASSERT_UNCHANGED(self->idx, self->fd, &before);
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, 0, 0));
-	ASSERT_EQ(0, ftruncate(self->bfd, 2 * LT_FILE_SIZE + 1000));
+	ASSERT_EQ(0, ftruncate(self->bfd, 2 * LT_FILE_SIZE + 100));
 	ASSERT_OK(lt_size64(self->fd, &sz));
 	ASSERT_EQ((uint64_t)LT_FILE_SIZE, sz);
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_CAPACITY, 0));

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Suite sysfs: the kselftest binary build/tests/sysfs, then a leak check.
+. ../lib/tap.sh
+tap_run_bin sysfs
+tap_done

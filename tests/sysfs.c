@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* /sys/block/loopN/loop/* and /sys/block/loopN/size. */
+/* /sys/block/loopN/loop/ attributes and /sys/block/loopN/size. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -98,7 +98,6 @@ TEST_F(loopdev, configure_unsettable_flags_einval)
 
 	lt_snapshot(self->idx, self->fd, &before);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		TH_LOG("lo_flags 0x%x", bad[i]);
 		EXPECT_RET(-EINVAL, lt_configure(self->fd, self->bfd, 0, 0, bad[i], 0));
 		ASSERT_UNCHANGED(self->idx, self->fd, &before);
 	}
@@ -155,7 +154,6 @@ TEST_F(loopdev, configure_block_sizes)
 	char b[16];
 
 	for (i = 0; i < ARRAY_SIZE(good); i++) {
-		TH_LOG("block_size %u", good[i]);
 		ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, 0, good[i]));
 		snprintf(b, sizeof(b), "%u", good[i] ? good[i] : 512);
 		ASSERT_SYSFS_STR(self->idx, "queue/logical_block_size", b);

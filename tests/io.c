@@ -164,10 +164,18 @@ TEST_F(loopdev, shrunk_file_reads_zero_filled)
 	check_size(_metadata, self->idx, self->fd, LT_FILE_SIZE);
 	dfd = lt_open_dev(self->idx, O_RDONLY | O_DIRECT);
 	ASSERT_NONNEG(dfd);
-	/* 8192..16383: 1808 bytes of data, then zeros */
+	/*
+	 * 8192..16383 straddles EOF: the part past EOF reads as zeros.  The
+	 * part before EOF is data on a driver that zero-fills only the tail;
+	 * stock 6.1 (lo_read_simple) zero-fills the whole request on a short
+	 * read, so either all-data or all-zero is accepted for that prefix.
+	 */
 	memset(buf, 0xff, 8192);
 	ASSERT_EQ(8192, pread(dfd, buf, 8192, 8192));
-	ASSERT_EQ(0, lt_check_pattern(buf, 10000 - 8192, 8192, why, sizeof(why))) TH_LOG("%s", why);
+	if (lt_check_pattern(buf, 10000 - 8192, 8192, why, sizeof(why))) {
+		for (i = 0; i < 10000 - 8192; i++)
+			ASSERT_EQ(0, buf[i]) TH_LOG("prefix before EOF neither data nor zero-filled: %s", why);
+	}
 	for (i = 10000 - 8192; i < 8192; i++)
 		ASSERT_EQ(0, buf[i]) TH_LOG("byte %d not zero-filled", 8192 + i);
 	/* entirely past EOF */

@@ -4,6 +4,8 @@
 #   make tests    build the static test binaries into build/tests/
 #   make check    run every tests/suites/*.sh in the VM against ours and stock
 #   make demo     boot the VM once with our driver and run vm/demo.sh
+#   make debug-kernel  build/reuse the lockdep+KASAN kernel (vm/debug-kernel, ~12 min once)
+#   make check-debug   make check on that kernel (KVER=debug-6.1)
 
 # Newest installed Debian 6.1 headers. Recursive (=) on purpose: evaluated when
 # a recipe runs, i.e. after `deps` has installed the headers.
@@ -17,6 +19,7 @@ all: module tests
 
 deps:
 	vm/setup $(if $(filter debug-%,$(KVER)),,$(KVER))
+	$(if $(filter debug-%,$(KVER)),vm/debug-kernel $(KVER))
 
 module: deps
 	@test -n "$(KVER)" || { echo "KVER unknown: no /usr/src/linux-headers-6.1.*-amd64"; exit 1; }
@@ -37,6 +40,15 @@ check: deps module tests
 
 demo: deps module
 	vm/run --kver $(KVER) --driver ours --timeout 300 --script vm/demo.sh
+
+# The lockdep+KASAN debug kernel (cached in /var/cache/asyncloop/debug-kernel).
+DEBUG_KVER = debug-6.1
+.PHONY: debug-kernel check-debug
+debug-kernel:
+	$(MAKE) deps KVER=$(DEBUG_KVER)
+
+check-debug:
+	$(MAKE) check KVER=$(DEBUG_KVER)
 
 clean:
 	rm -rf build

@@ -214,9 +214,10 @@ out_show:
 /**
  * aloop_get_free() - LOOP_CTL_GET_FREE
  *
- * Hands out the lowest unbound device.  A device in rundown is about to be
- * unbound: wait for it rather than create a new device, so that attach and
- * autoclear-detach churn does not grow the number of devices.
+ * Hands out the lowest-numbered device that is unbound, exactly as if every
+ * rundown were synchronous: a device in rundown is about to be unbound, so
+ * wait for it rather than skip it or create a new device.  Attach and
+ * autoclear-detach churn then keeps reusing the same few devices.
  *
  * Return: the index, or -errno.
  */
@@ -241,11 +242,12 @@ int aloop_get_free(void)
 				mutex_unlock(&aloop_ctl_mutex);
 				return id;
 			}
-			if (state == ALOOP_RUNDOWN && !closing)
+			if (state == ALOOP_RUNDOWN) {
 				closing = lo;
+				get_device(aloop_dev(closing));
+				break;
+			}
 		}
-		if (closing)
-			get_device(aloop_dev(closing));
 		mutex_unlock(&aloop_ctl_mutex);
 
 		if (!closing)

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Suite teardown: the asynchronous-autoclear contract (tests/teardown.c).
+. ../lib/tap.sh
+tap_run_bin teardown
+tap_done

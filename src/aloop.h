@@ -101,6 +101,9 @@ void aloop_io_init_device(struct aloop_device *lo);
 void aloop_io_stop_device(struct aloop_device *lo);
 void aloop_io_drain(struct aloop_device *lo);
 int aloop_io_init(void);
+#ifdef ALOOP_NAIVE_TEARDOWN
+void aloop_io_flush_all(void);
+#endif
 void aloop_io_exit(void);
 
 /* teardown.c: state machine, lazy/auto clear, deferred rundown */

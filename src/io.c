@@ -41,6 +41,7 @@ static void aloop_io_put(struct aloop_device *lo)
 static bool aloop_io_get(struct aloop_device *lo)
 {
 	atomic_inc(&lo->inflight);
+	/* order the increment before reading the state; see aloop_io_drain() */
 	smp_mb__after_atomic();
 	if (likely(READ_ONCE(lo->state) == ALOOP_BOUND))
 		return true;
@@ -54,6 +55,7 @@ static bool aloop_io_get(struct aloop_device *lo)
  */
 void aloop_io_drain(struct aloop_device *lo)
 {
+	/* order the state change before reading the counter; see aloop_io_get() */
 	smp_mb();
 	wait_var_event(&lo->inflight, !atomic_read(&lo->inflight));
 }
@@ -67,7 +69,7 @@ static int aloop_rq_iter(struct aloop_cmd *cmd, struct request *rq,
 {
 	struct req_iterator rq_iter;
 	struct bio_vec bv, *vec;
-	unsigned int nr = 0;
+	unsigned int i = 0, nr = 0;
 
 	rq_for_each_bvec(bv, rq, rq_iter)
 		nr++;
@@ -87,8 +89,8 @@ static int aloop_rq_iter(struct aloop_cmd *cmd, struct request *rq,
 		return -ENOMEM;
 	cmd->bvec = vec;
 	rq_for_each_bvec(bv, rq, rq_iter)
-		*vec++ = bv;
-	iov_iter_bvec(iter, dir, cmd->bvec, nr, blk_rq_bytes(rq));
+		vec[i++] = bv;
+	iov_iter_bvec(iter, dir, vec, nr, blk_rq_bytes(rq));
 	return 0;
 }
 
@@ -385,6 +387,13 @@ void aloop_io_stop_device(struct aloop_device *lo)
 {
 	flush_work(&lo->io_work);
 }
+
+#ifdef ALOOP_NAIVE_TEARDOWN
+void aloop_io_flush_all(void)
+{
+	flush_workqueue(aloop_io_wq);
+}
+#endif
 
 int aloop_io_init(void)
 {

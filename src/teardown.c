@@ -69,6 +69,7 @@
 
 #include "aloop.h"
 
+/* serialises walks of stacked loop devices with their unbinding */
 DEFINE_MUTEX(aloop_validate_mutex);
 
 static struct workqueue_struct *aloop_rundown_wq;
@@ -291,8 +292,18 @@ void aloop_release(struct gendisk *disk, fmode_t mode)
 	}
 	mutex_unlock(&lo->lock);
 
-	if (rundown)
-		aloop_defer_rundown(lo);
+	if (!rundown)
+		return;
+#ifdef ALOOP_NAIVE_TEARDOWN
+	/*
+	 * Test-only build (make module NAIVE=1): wait for the I/O workers here,
+	 * under disk->open_mutex, as the pre-5.17 driver did by destroying its
+	 * workqueue in ->release.  Lockdep must report the cycle of syzbot
+	 * 643e4ce4b6ad1347d372 (docs/teardown.md).
+	 */
+	aloop_io_flush_all();
+#endif
+	aloop_defer_rundown(lo);
 }
 
 void aloop_teardown_init_device(struct aloop_device *lo)

@@ -6,6 +6,8 @@
 #   make demo     boot the VM once with our driver and run vm/demo.sh
 #   make debug-kernel  build/reuse the lockdep+KASAN kernel (vm/debug-kernel, ~12 min once)
 #   make check-debug   make check on that kernel (KVER=debug-6.1)
+#   make bench    one VM boot: fio + control path, raw file vs stock vs ours
+#                 (ROUNDS=5 RUNTIME=3; quick: make bench ROUNDS=1 RUNTIME=1)
 
 # Newest installed Debian 6.1 headers. Recursive (=) on purpose: evaluated when
 # a recipe runs, i.e. after `deps` has installed the headers.
@@ -49,6 +51,15 @@ debug-kernel:
 
 check-debug:
 	$(MAKE) check KVER=$(DEBUG_KVER)
+
+# Benchmarks (bench/run, bench/bench.sh, bench/cyclebench.c): table on stdout,
+# in build/bench/table.md; docs/performance.md holds the committed numbers.
+ROUNDS ?= 5
+RUNTIME ?= 3
+.PHONY: bench
+bench: deps module
+	$(MAKE) -C bench
+	KVER=$(KVER) ROUNDS=$(ROUNDS) RUNTIME=$(RUNTIME) bench/run
 
 clean:
 	rm -rf build

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Suite events: uevents (bind, clear, autoclear, capacity change) and diskseq
+# (build/tests/events).
+. ../lib/tap.sh
+tap_run_bin events
+tap_done

@@ -98,13 +98,13 @@ static void note(struct counts *c, enum op op, long r)
 	}
 }
 
-static long do_io(int fd, unsigned int seed)
+static long do_io(int fd, bool rdonly, unsigned int seed)
 {
 	static char buf[8192] __attribute__((aligned(4096)));
 	off_t off = (off_t)(seed % 64) * 4096;
 	ssize_t n;
 
-	if (seed & 1) {
+	if ((seed & 1) && !rdonly) {
 		memset(buf, seed & 0xff, sizeof(buf));
 		n = pwrite(fd, buf, sizeof(buf), off);
 	} else {
@@ -128,12 +128,13 @@ static void worker(int id, double until, struct counts *c)
 		unsigned int r = rand_r(&seed);
 		int idx = r % NDEV, f = (r >> 8) % NFILE;
 		enum op op = (r >> 12) % NR_OPS;
+		bool rdonly = r & (1 << 20);
 		struct loop_info64 info;
 		long ret = 0;
 		int fd = -1;
 
 		if (op != OP_GET_FREE && op != OP_ADD && op != OP_REMOVE) {
-			fd = lt_open_dev(idx, (r & (1 << 20)) ? O_RDONLY : O_RDWR);
+			fd = lt_open_dev(idx, rdonly ? O_RDONLY : O_RDWR);
 			if (fd < 0) {
 				note(c, OP_OPEN_CLOSE, fd);
 				continue;
@@ -188,12 +189,12 @@ static void worker(int id, double until, struct counts *c)
 			ret = idx >= 8 ? lt_ctl(LOOP_CTL_REMOVE, idx) : 0;
 			break;
 		case OP_IO:
-			ret = do_io(fd, r >> 16);
+			ret = do_io(fd, rdonly, r >> 16);
 			break;
 		case OP_AUTOCLEAR_CYCLE:
 			ret = lt_configure(fd, files[f], 0, 0, LO_FLAGS_AUTOCLEAR, 0);
 			if (!ret)
-				ret = do_io(fd, r >> 16);
+				ret = do_io(fd, rdonly, r >> 16);
 			break;
 		case NR_OPS:
 			break;

@@ -6,6 +6,7 @@
 #   make demo     boot the VM once with our driver and run vm/demo.sh
 #   make debug-kernel  build/reuse the lockdep+KASAN kernel (vm/debug-kernel, ~12 min once)
 #   make check-debug   make check on that kernel (KVER=debug-6.1)
+#   make lockdep-proof the NAIVE build must make lockdep report the syzbot cycle
 #   make bench    one VM boot: fio + control path, raw file vs stock vs ours
 #                 (ROUNDS=5 RUNTIME=3; quick: make bench ROUNDS=1 RUNTIME=1)
 
@@ -51,6 +52,19 @@ debug-kernel:
 
 check-debug:
 	$(MAKE) check KVER=$(DEBUG_KVER)
+
+# The checker can fail: the NAIVE test build (src/Kbuild) must make lockdep
+# report the syzbot 643e4ce4 cycle, the real build must not (vm/lockdep-proof).
+NAIVE_OBJ = $(CURDIR)/build/$(DEBUG_KVER)-naive/obj
+.PHONY: lockdep-proof
+lockdep-proof:
+	$(MAKE) module tests KVER=$(DEBUG_KVER)
+	mkdir -p $(NAIVE_OBJ)
+	rm -f $(NAIVE_OBJ)/*.c $(NAIVE_OBJ)/*.h
+	cp src/*.c src/*.h src/Kbuild $(NAIVE_OBJ)/
+	$(MAKE) -C $(CURDIR)/build/$(DEBUG_KVER)/kbuild-tree M=$(NAIVE_OBJ) ALOOP_NAIVE_TEARDOWN=y modules
+	cp $(NAIVE_OBJ)/loop.ko build/$(DEBUG_KVER)-naive/loop.ko
+	vm/lockdep-proof --kver $(DEBUG_KVER)
 
 # Benchmarks (bench/run, bench/bench.sh, bench/cyclebench.c): table on stdout,
 # in build/bench/table.md; docs/performance.md holds the committed numbers.

@@ -32,7 +32,7 @@ struct aloop_device {
 
 	/* state and configuration; see teardown.c for the rules */
 	struct mutex		lock;
-	enum aloop_state	state;
+	enum aloop_state	state;		/* aloop_set_state() */
 	bool			visible;	/* under aloop_ctl_mutex */
 
 	spinlock_t		backing_lock;	/* backing vs. sysfs readers */
@@ -83,6 +83,7 @@ int aloop_control_init(void);
 void aloop_control_exit(void);
 
 /* device.c: device lifetime and the index */
+void aloop_set_state(struct aloop_device *lo, enum aloop_state state);
 int aloop_add(int index);
 int aloop_remove_index(int index);
 int aloop_get_free(void);

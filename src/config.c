@@ -312,7 +312,7 @@ static int aloop_configure(struct aloop_device *lo, fmode_t mode,
 
 	/* aloop_validate_file() of a stacked device reads ->backing next */
 	smp_wmb();
-	lo->state = ALOOP_BOUND;
+	aloop_set_state(lo, ALOOP_BOUND);
 	partscan = lo->flags & LO_FLAGS_PARTSCAN;
 	if (partscan)
 		clear_bit(GD_SUPPRESS_PART_SCAN, &lo->disk->state);

@@ -7,17 +7,40 @@
  * reference to the disk's struct device is gone.  aloop_ctl_mutex guards the
  * index and the "visible" flag that hides a device being deleted; lock
  * order: teardown.c.
+ *
+ * The index is an xarray whose ALOOP_FREE mark is kept equal to "state is
+ * UNBOUND or RUNDOWN" by aloop_set_state(), so LOOP_CTL_GET_FREE finds the
+ * lowest free device in O(log n) however many devices are bound.
  */
 
-#include <linux/idr.h>
+#include <linux/xarray.h>
 #include <linux/major.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 
 #include "aloop.h"
 
-static DEFINE_IDR(aloop_index_idr);
+#define ALOOP_FREE	XA_MARK_1	/* XA_MARK_0 tracks unused slots */
+
+static DEFINE_XARRAY_ALLOC(aloop_devices);
 static DEFINE_MUTEX(aloop_ctl_mutex);
+
+/**
+ * aloop_set_state() - the one place a device changes state
+ * @lo: the device, lo->lock held
+ * @state: the new state
+ *
+ * Keeps the ALOOP_FREE mark of the index in step with the state.
+ */
+void aloop_set_state(struct aloop_device *lo, enum aloop_state state)
+{
+	lockdep_assert_held(&lo->lock);
+	WRITE_ONCE(lo->state, state);
+	if (state == ALOOP_UNBOUND || state == ALOOP_RUNDOWN)
+		xa_set_mark(&aloop_devices, lo->index, ALOOP_FREE);
+	else
+		xa_clear_mark(&aloop_devices, lo->index, ALOOP_FREE);
+}
 
 static void aloop_free_disk(struct gendisk *disk)
 {
@@ -46,21 +69,23 @@ static int aloop_alloc_index(struct aloop_device *lo, int index)
 	if (err)
 		return err;
 	if (index >= 0) {
-		err = idr_alloc(&aloop_index_idr, lo, index, index + 1,
-				GFP_KERNEL);
-		if (err == -ENOSPC)
+		err = xa_insert(&aloop_devices, index, lo, GFP_KERNEL);
+		if (err == -EBUSY)
 			err = -EEXIST;
 	} else {
-		err = idr_alloc(&aloop_index_idr, lo, 0, 0, GFP_KERNEL);
+		u32 id;
+
+		err = xa_alloc(&aloop_devices, &id, lo, xa_limit_31b, GFP_KERNEL);
+		index = id;
 	}
 	mutex_unlock(&aloop_ctl_mutex);
-	return err;
+	return err ? err : index;
 }
 
 static void aloop_free_index(int index)
 {
 	mutex_lock(&aloop_ctl_mutex);
-	idr_remove(&aloop_index_idr, index);
+	xa_erase(&aloop_devices, index);
 	mutex_unlock(&aloop_ctl_mutex);
 }
 
@@ -137,6 +162,9 @@ int aloop_add(int index)
 	if (err)
 		goto out_disk;
 
+	mutex_lock(&lo->lock);
+	aloop_set_state(lo, ALOOP_UNBOUND);
+	mutex_unlock(&lo->lock);
 	aloop_set_visible(lo, true);
 	return lo->index;
 
@@ -183,7 +211,7 @@ int aloop_remove_index(int index)
 	err = mutex_lock_killable(&aloop_ctl_mutex);
 	if (err)
 		return err;
-	lo = idr_find(&aloop_index_idr, index);
+	lo = xa_load(&aloop_devices, index);
 	if (!lo || !lo->visible)
 		err = -ENODEV;
 	else
@@ -200,7 +228,7 @@ int aloop_remove_index(int index)
 		err = -EBUSY;
 		goto out_show;
 	}
-	lo->state = ALOOP_DELETING;
+	aloop_set_state(lo, ALOOP_DELETING);
 	mutex_unlock(&lo->lock);
 
 	aloop_delete(lo);
@@ -224,20 +252,21 @@ out_show:
 int aloop_get_free(void)
 {
 	struct aloop_device *lo, *closing;
-	int id, err;
+	unsigned long id;
+	int err;
 
 	for (;;) {
 		closing = NULL;
 		err = mutex_lock_killable(&aloop_ctl_mutex);
 		if (err)
 			return err;
-		idr_for_each_entry(&aloop_index_idr, lo, id) {
+		xa_for_each_marked(&aloop_devices, id, lo, ALOOP_FREE) {
 			enum aloop_state state;
 
 			if (!lo->visible)
 				continue;
 			/* racy by design: configure rechecks under lo->lock */
-			state = data_race(READ_ONCE(lo->state));
+			state = READ_ONCE(lo->state);
 			if (state == ALOOP_UNBOUND) {
 				mutex_unlock(&aloop_ctl_mutex);
 				return id;
@@ -263,13 +292,15 @@ int aloop_get_free(void)
 void aloop_remove_all(void)
 {
 	struct aloop_device *lo;
-	int id;
+	unsigned long id;
 
-	idr_for_each_entry(&aloop_index_idr, lo, id) {
-		lo->state = ALOOP_DELETING;
+	xa_for_each(&aloop_devices, id, lo) {
+		mutex_lock(&lo->lock);
+		aloop_set_state(lo, ALOOP_DELETING);
+		mutex_unlock(&lo->lock);
 		aloop_delete(lo);
 	}
-	idr_destroy(&aloop_index_idr);
+	xa_destroy(&aloop_devices);
 }
 
 /**

@@ -182,7 +182,7 @@ static void aloop_rundown(struct aloop_device *lo)
 
 	mutex_lock(&lo->lock);
 	lo->flags = 0;
-	lo->state = ALOOP_UNBOUND;
+	aloop_set_state(lo, ALOOP_UNBOUND);
 	mutex_unlock(&lo->lock);
 	wake_up_all(&lo->state_wait);
 
@@ -262,7 +262,7 @@ int aloop_clr_fd(struct aloop_device *lo)
 		aloop_unlock(lo, true);
 		return 0;
 	}
-	lo->state = ALOOP_RUNDOWN;
+	aloop_set_state(lo, ALOOP_RUNDOWN);
 	aloop_unlock(lo, true);
 
 	aloop_rundown(lo);
@@ -287,7 +287,7 @@ void aloop_release(struct gendisk *disk, fmode_t mode)
 
 	mutex_lock(&lo->lock);
 	if (lo->state == ALOOP_BOUND && (lo->flags & LO_FLAGS_AUTOCLEAR)) {
-		lo->state = ALOOP_RUNDOWN;
+		aloop_set_state(lo, ALOOP_RUNDOWN);
 		rundown = true;
 	}
 	mutex_unlock(&lo->lock);
@@ -296,7 +296,7 @@ void aloop_release(struct gendisk *disk, fmode_t mode)
 		return;
 #ifdef ALOOP_NAIVE_TEARDOWN
 	/*
-	 * Test-only build (make module NAIVE=1): wait for the I/O workers here,
+	 * Test-only build (make lockdep-proof): wait for the I/O workers here,
 	 * under disk->open_mutex, as the pre-5.17 driver did by destroying its
 	 * workqueue in ->release.  Lockdep must report the cycle of syzbot
 	 * 643e4ce4b6ad1347d372 (docs/teardown.md).

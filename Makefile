@@ -7,6 +7,7 @@
 #   make debug-kernel  build/reuse the lockdep+KASAN kernel (vm/debug-kernel, ~12 min once)
 #   make check-debug   make check on that kernel (KVER=debug-6.1)
 #   make lockdep-proof the NAIVE build must make lockdep report the syzbot cycle
+#   make dkms-install  build and install the module with DKMS for KVER
 #   make bench    one VM boot: fio + control path, raw file vs stock vs ours
 #                 (ROUNDS=5 RUNTIME=3; quick: make bench ROUNDS=1 RUNTIME=1)
 
@@ -74,6 +75,17 @@ RUNTIME ?= 3
 bench: deps module
 	$(MAKE) -C bench
 	KVER=$(KVER) ROUNDS=$(ROUNDS) RUNTIME=$(RUNTIME) bench/run
+
+# DKMS: copy the sources to /usr/src/asyncloop-0.1 and build + install for
+# KVER (dkms.conf); depmod then prefers updates/dkms/loop.ko over stock.
+DKMS_SRC = /usr/src/asyncloop-0.1
+.PHONY: dkms-install
+dkms-install:
+	command -v dkms >/dev/null || apt-get install -y --no-install-recommends dkms
+	-dkms remove asyncloop/0.1 --all
+	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)
+	cp -r dkms.conf src $(DKMS_SRC)/
+	dkms install asyncloop/0.1 -k $(KVER)
 
 clean:
 	rm -rf build

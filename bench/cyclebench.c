@@ -13,12 +13,13 @@
  *       and the mean time of every phase (us).
  *   cyclebench closelat FILE N
  *       N sequential cycles; p50/p99/mean of the last close() (us).
- *   cyclebench scale FILE
+ *   cyclebench scale FILE [keep]
  *       time of LOOP_CTL_GET_FREE with 8, 512, 4096 devices existing, all but
  *       the highest index bound (expects the 8 default devices of a fresh
  *       module load, none bound); memory per idle device from adding 1,000
  *       unbound devices (between the 512 and 4096 steps); then unbinds and
- *       removes what it added and reports how long that took.
+ *       removes what it added and reports how long that took (not with
+ *       "keep": for the last module loaded before poweroff).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -298,7 +299,7 @@ static void settle(void)
 	usleep(200000);
 }
 
-static int cmd_scale(const char *file)
+static int cmd_scale(const char *file, int cleanup)
 {
 	int back, have = 8, bound = 0, i;
 	long free0, slab0, pcpu0, free1, slab1, pcpu1;
@@ -339,6 +340,8 @@ static int cmd_scale(const char *file)
 	add_to(&have, 4096);
 	bind_to(&bound, 4095, back);
 	time_getfree(4096);
+	if (!cleanup)
+		return 0;
 	/* clean up: unbind everything, remove what we added */
 	t0 = now();
 	for (i = 0; i < bound; i++) {
@@ -370,8 +373,8 @@ int main(int argc, char **argv)
 		return cmd_cycle(argv[2], atof(argv[3]), atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "closelat"))
 		return cmd_closelat(argv[2], atoi(argv[3]));
-	if (argc == 3 && !strcmp(argv[1], "scale"))
-		return cmd_scale(argv[2]);
-	fprintf(stderr, "usage: cyclebench cycle FILE SECONDS NPROC | closelat FILE N | scale FILE\n");
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "scale"))
+		return cmd_scale(argv[2], !(argc == 4 && !strcmp(argv[3], "keep")));
+	fprintf(stderr, "usage: cyclebench cycle FILE SECONDS NPROC | closelat FILE N | scale FILE [keep]\n");
 	return 2;
 }

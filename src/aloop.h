@@ -47,6 +47,7 @@ struct aloop_device {
 
 	/* I/O path (io.c) */
 	atomic_t		inflight;	/* gates the backing file */
+	int			nowait_write_skip; /* inline write back-off */
 	spinlock_t		work_lock;
 	struct list_head	work_list;
 	struct work_struct	io_work;

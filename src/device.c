@@ -78,6 +78,13 @@ static int aloop_alloc_index(struct aloop_device *lo, int index)
 		err = xa_alloc(&aloop_devices, &id, lo, xa_limit_31b, GFP_KERNEL);
 		index = id;
 	}
+	/*
+	 * A new device is UNBOUND: mark it free now, not after add_disk(),
+	 * when an opener may already have bound it.  GET_FREE skips it until
+	 * it is visible.
+	 */
+	if (!err)
+		xa_set_mark(&aloop_devices, index, ALOOP_FREE);
 	mutex_unlock(&aloop_ctl_mutex);
 	return err ? err : index;
 }
@@ -127,8 +134,9 @@ int aloop_add(int index)
 	lo->tag_set.queue_depth = aloop_hw_queue_depth;
 	lo->tag_set.numa_node = NUMA_NO_NODE;
 	lo->tag_set.cmd_size = sizeof(struct aloop_cmd);
+	/* BLOCKING: queue_rq may submit direct I/O inline (io.c) */
 	lo->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_STACKING |
-			    BLK_MQ_F_NO_SCHED_BY_DEFAULT;
+			    BLK_MQ_F_NO_SCHED_BY_DEFAULT | BLK_MQ_F_BLOCKING;
 	lo->tag_set.driver_data = lo;
 	err = blk_mq_alloc_tag_set(&lo->tag_set);
 	if (err)
@@ -162,9 +170,6 @@ int aloop_add(int index)
 	if (err)
 		goto out_disk;
 
-	mutex_lock(&lo->lock);
-	aloop_set_state(lo, ALOOP_UNBOUND);
-	mutex_unlock(&lo->lock);
 	aloop_set_visible(lo, true);
 	return lo->index;
 

@@ -191,7 +191,13 @@ static void aloop_rundown(struct aloop_device *lo)
 	module_put(THIS_MODULE);
 }
 
-/* End of a deferred rundown: drop what aloop_defer_rundown() took. */
+/*
+ * End of a deferred rundown: drop what aloop_defer_rundown() took.  The
+ * module reference goes last, as a tail call: once module_put() runs, no
+ * instruction of this module executes again (objdump shows "jmp
+ * module_put" in both callers on Debian's kernels, which build without
+ * frame pointers), so rmmod cannot free the code under us.
+ */
 static void aloop_deferred_rundown(struct aloop_device *lo)
 {
 	aloop_rundown(lo);

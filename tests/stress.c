@@ -73,12 +73,16 @@ static const char *file_path(int i)
 	return path[i];
 }
 
-/* errnos a loop driver may legitimately answer to a racing operation */
+/*
+ * errnos a loop driver may legitimately answer to a racing operation;
+ * ENOSPC: a write to a device that was just unbound (capacity 0)
+ */
 static bool expected_errno(long r)
 {
 	switch (-r) {
 	case EBUSY: case ENXIO: case EINVAL: case ENODEV: case EEXIST:
 	case EAGAIN: case EIO: case EPERM: case EROFS: case ENOENT:
+	case ENOSPC:
 		return true;
 	default:
 		return false;

@@ -210,22 +210,6 @@ static void worker(int id, double until, struct counts *c)
 	(void)id;
 }
 
-static int load_driver(const char *extra)
-{
-	const char *ko = getenv("ASYNCLOOP_LOOP_KO");
-	const char *mp = getenv("ASYNCLOOP_MODPARAMS");
-	char params[256];
-	int fd, r;
-
-	snprintf(params, sizeof(params), "%s %s", mp ? mp : "", extra);
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return r;
-}
-
 /* Unbind every device the workers may have left bound; -errno on trouble. */
 static int unbind_all(void)
 {
@@ -301,10 +285,10 @@ TEST_F_TIMEOUT(stress, random_ops, 3600)
 			ASSERT_EQ(0, status) TH_LOG("worker died: status 0x%x", status);
 		}
 		ASSERT_EQ(0, unbind_all());
-		ASSERT_EQ(0, syscall(SYS_delete_module, "loop", O_NONBLOCK))
+		ASSERT_EQ(0, lt_unload_driver())
 			TH_LOG("rmmod after slice %d: %s", slice, strerror(errno));
 		slice++;
-		ASSERT_EQ(0, load_driver(ours && (slice & 1) ?
+		ASSERT_EQ(0, lt_load_driver(ours && (slice & 1) ?
 					 "rundown_workqueue=1" : ""));
 		reloads++;
 	}

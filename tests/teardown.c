@@ -179,13 +179,24 @@ static int umount_outer(void)
 	return -EBUSY;
 }
 
+/* umount the outer fs, counting EBUSY; anything else fails the test */
+static void umount_outer_count(struct __test_metadata *_metadata, long *ebusy)
+{
+	int r = umount_outer();
+
+	if (r == -EBUSY)
+		(*ebusy)++;
+	else
+		ASSERT_OK(r);
+}
+
 /*
  * mount -o loop as util-linux does it (LOOP_CONFIGURE with AUTOCLEAR, then
  * mount(2) by path), umount, and at once umount the fs holding the image.
- * Returns the second umount's result.
+ * EBUSY from the second umount is counted in @ebusy.
  */
-static int round_loop_mount(struct __test_metadata *_metadata, int ctl,
-			    const void *image)
+static void round_loop_mount(struct __test_metadata *_metadata, int ctl,
+			     const void *image, long *ebusy)
 {
 	char dev[32];
 	int fd, lfd, idx;
@@ -202,7 +213,7 @@ static int round_loop_mount(struct __test_metadata *_metadata, int ctl,
 		TH_LOG("mount %s: %s", dev, strerror(errno));
 	close(lfd);
 	ASSERT_EQ(0, umount(TD_INNER)) TH_LOG("umount inner: %s", strerror(errno));
-	return umount_outer();
+	umount_outer_count(_metadata, ebusy);
 }
 
 static long count_loop_mount_ebusy(struct __test_metadata *_metadata,
@@ -210,16 +221,10 @@ static long count_loop_mount_ebusy(struct __test_metadata *_metadata,
 {
 	long i, ebusy = 0;
 	double t0 = now();
-	int r;
 
 	ASSERT_OK(load_image(&self->image));
-	for (i = 0; i < n; i++) {
-		r = round_loop_mount(_metadata, self->ctl, self->image);
-		if (r == -EBUSY)
-			ebusy++;
-		else
-			ASSERT_OK(r);
-	}
+	for (i = 0; i < n; i++)
+		round_loop_mount(_metadata, self->ctl, self->image, &ebusy);
 	TH_LOG("%ld rounds, %ld EBUSY, %.0f rounds/s", n, ebusy,
 	       n / (now() - t0));
 	return ebusy;
@@ -250,7 +255,7 @@ TEST_F_TIMEOUT(td, umount_outer_after_lazy_clr_close, 900)
 {
 	long i, n = rounds(1000), ebusy = 0;
 	struct loop_info64 info;
-	int fd, d1, d2, idx, r;
+	int fd, d1, d2, idx;
 
 	for (i = 0; i < n; i++) {
 		ASSERT_OK(mount_outer());
@@ -267,11 +272,7 @@ TEST_F_TIMEOUT(td, umount_outer_after_lazy_clr_close, 900)
 		ASSERT_TRUE(info.lo_flags & LO_FLAGS_AUTOCLEAR);
 		close(d1);
 		close(d2);
-		r = umount_outer();
-		if (r == -EBUSY)
-			ebusy++;
-		else
-			ASSERT_OK(r);
+		umount_outer_count(_metadata, &ebusy);
 	}
 	EXPECT_EQ(0, ebusy) TH_LOG("%ld of %ld rounds EBUSY", ebusy, n);
 }
@@ -280,7 +281,7 @@ TEST_F_TIMEOUT(td, umount_outer_after_lazy_clr_close, 900)
 TEST_F_TIMEOUT(td, umount_outer_after_exit_without_close, 900)
 {
 	long i, n = rounds(1000), ebusy = 0;
-	int status, r;
+	int status;
 	pid_t pid;
 
 	for (i = 0; i < n; i++) {
@@ -299,11 +300,7 @@ TEST_F_TIMEOUT(td, umount_outer_after_exit_without_close, 900)
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		ASSERT_EQ(0, status);
-		r = umount_outer();
-		if (r == -EBUSY)
-			ebusy++;
-		else
-			ASSERT_OK(r);
+		umount_outer_count(_metadata, &ebusy);
 	}
 	EXPECT_EQ(0, ebusy) TH_LOG("%ld of %ld rounds EBUSY", ebusy, n);
 }
@@ -548,27 +545,6 @@ TEST_F_TIMEOUT(td, remove_racing_workqueue_rundown, 300)
 	remove_after_close(_metadata, self->ctl, true);
 }
 
-static int load_driver(const char *extra)
-{
-	const char *ko = getenv("ASYNCLOOP_LOOP_KO");
-	const char *mp = getenv("ASYNCLOOP_MODPARAMS");
-	char params[256];
-	int fd, r;
-
-	snprintf(params, sizeof(params), "%s %s", mp ? mp : "", extra);
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-static int unload_driver(void)
-{
-	return syscall(SYS_delete_module, "loop", O_NONBLOCK) ? -errno : 0;
-}
-
 /*
  * Guarantee 3: rmmod right after the last close of an autoclear device.
  * Synchronous-looking teardown: it succeeds at once.  With a workqueue
@@ -595,18 +571,18 @@ static void rmmod_after_close(struct __test_metadata *_metadata, bool wq)
 		close(ctl);
 		close(dev);
 		t0 = now();
-		while ((r = unload_driver()) == -EAGAIN || r == -EBUSY) {
+		while ((r = lt_unload_driver()) == -EAGAIN || r == -EBUSY) {
 			ASSERT_TRUE(wq)
 				TH_LOG("rmmod right after close: %s", lt_errname(r));
 			busy++;
 			ASSERT_GT(2.0, now() - t0);
 		}
 		ASSERT_OK(r);
-		ASSERT_OK(load_driver(wq ? "rundown_workqueue=1" : ""));
+		ASSERT_OK(lt_load_driver(wq ? "rundown_workqueue=1" : ""));
 	}
 	TH_LOG("%ld rounds, %ld busy answers", n, busy);
-	ASSERT_OK(unload_driver());
-	ASSERT_OK(load_driver(""));
+	ASSERT_OK(lt_unload_driver());
+	ASSERT_OK(lt_load_driver(""));
 }
 
 TEST_F_TIMEOUT(td, rmmod_right_after_close, 300)

@@ -417,3 +417,26 @@ void lt_cleanup(void)
 	}
 	n_tracked_mounts = 0;
 }
+
+int lt_load_driver(const char *extra)
+{
+	const char *ko = getenv("ASYNCLOOP_LOOP_KO");
+	const char *mp = getenv("ASYNCLOOP_MODPARAMS");
+	char params[256];
+	int fd, r;
+
+	if (!ko)
+		return -ENOENT;
+	snprintf(params, sizeof(params), "%s %s", mp ? mp : "", extra);
+	fd = open(ko, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int lt_unload_driver(void)
+{
+	return syscall(SYS_delete_module, "loop", O_NONBLOCK) ? -errno : 0;
+}

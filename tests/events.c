@@ -249,7 +249,8 @@ TEST_F(loopdev, diskseq_bumps_on_bind_and_clear)
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, 0, 0));
 	s1 = diskseq(_metadata, self->idx, self->fd);
 	TH_LOG("diskseq: unbound %llu, bound %llu", s0, s1);
-	ASSERT_EQ(s0 + 1, s1);
+	/* the next value of the kernel's global sequence: larger, not s0 + 1 */
+	ASSERT_LT(s0, s1);
 	/* capacity change and status change are no media change */
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_CAPACITY, 0));
 	s2 = diskseq(_metadata, self->idx, self->fd);
@@ -257,7 +258,7 @@ TEST_F(loopdev, diskseq_bumps_on_bind_and_clear)
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
 	s3 = diskseq(_metadata, self->idx, self->fd);
 	TH_LOG("diskseq: cleared %llu", s3);
-	ASSERT_EQ(s2 + 1, s3);
+	ASSERT_LT(s2, s3);
 }
 
 TEST_F(loopdev, diskseq_bumps_on_change_fd_and_autoclear)
@@ -274,7 +275,7 @@ TEST_F(loopdev, diskseq_bumps_on_change_fd_and_autoclear)
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_CHANGE_FD, b2));
 	s1 = diskseq(_metadata, self->idx, self->fd);
 	TH_LOG("diskseq: before CHANGE_FD %llu, after %llu", s0, s1);
-	ASSERT_EQ(s0 + 1, s1);
+	ASSERT_LT(s0, s1);
 	/* autoclear through the last close */
 	{
 		struct loop_info64 info;
@@ -290,7 +291,7 @@ TEST_F(loopdev, diskseq_bumps_on_change_fd_and_autoclear)
 	fd2 = lt_open_dev(self->idx, O_RDONLY);
 	ASSERT_NONNEG(fd2);
 	s2 = diskseq(_metadata, self->idx, fd2);
-	ASSERT_EQ(s1 + 1, s2);
+	ASSERT_LT(s1, s2);
 	close(fd2);
 }
 

@@ -497,39 +497,42 @@ static int aloop_get_status(struct aloop_device *lo, struct loop_info64 *info)
 	return err;
 }
 
-static void aloop_info_from_old(const struct loop_info *old,
-				struct loop_info64 *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->lo_number = old->lo_number;
-	info->lo_device = old->lo_device;
-	info->lo_inode = old->lo_inode;
-	info->lo_rdevice = old->lo_rdevice;
-	info->lo_offset = old->lo_offset;
-	info->lo_flags = old->lo_flags;
-	memcpy(info->lo_file_name, old->lo_name, LO_NAME_SIZE);
-}
+/*
+ * struct loop_info and its 32-bit compat layout have the same field names
+ * but different types: one pair of type-generic conversions serves both.
+ */
+#define aloop_info_from_legacy(info, old) do {				\
+	typeof(info) i_ = (info);					\
+	typeof(old) o_ = (old);						\
+									\
+	memset(i_, 0, sizeof(*i_));					\
+	i_->lo_number = o_->lo_number;					\
+	i_->lo_device = o_->lo_device;					\
+	i_->lo_inode = o_->lo_inode;					\
+	i_->lo_rdevice = o_->lo_rdevice;				\
+	i_->lo_offset = o_->lo_offset;					\
+	i_->lo_flags = o_->lo_flags;					\
+	memcpy(i_->lo_file_name, o_->lo_name, LO_NAME_SIZE);		\
+} while (0)
 
-static int aloop_info_to_old(const struct loop_info64 *info,
-			     struct loop_info *old)
-{
-	memset(old, 0, sizeof(*old));
-	old->lo_number = info->lo_number;
-	old->lo_device = info->lo_device;
-	old->lo_inode = info->lo_inode;
-	old->lo_rdevice = info->lo_rdevice;
-	old->lo_offset = info->lo_offset;
-	old->lo_flags = info->lo_flags;
-	memcpy(old->lo_name, info->lo_file_name, LO_NAME_SIZE);
-
-	/* the old layout cannot carry every value */
-	if (old->lo_device != info->lo_device ||
-	    old->lo_rdevice != info->lo_rdevice ||
-	    old->lo_inode != info->lo_inode ||
-	    old->lo_offset != info->lo_offset)
-		return -EOVERFLOW;
-	return 0;
-}
+/* Evaluates to -EOVERFLOW if the legacy layout cannot carry a value. */
+#define aloop_info_to_legacy(old, info) ({				\
+	typeof(old) o_ = (old);						\
+	typeof(info) i_ = (info);					\
+									\
+	memset(o_, 0, sizeof(*o_));					\
+	o_->lo_number = i_->lo_number;					\
+	o_->lo_device = i_->lo_device;					\
+	o_->lo_inode = i_->lo_inode;					\
+	o_->lo_rdevice = i_->lo_rdevice;				\
+	o_->lo_offset = i_->lo_offset;					\
+	o_->lo_flags = i_->lo_flags;					\
+	memcpy(o_->lo_name, i_->lo_file_name, LO_NAME_SIZE);		\
+	o_->lo_device != i_->lo_device ||				\
+	o_->lo_rdevice != i_->lo_rdevice ||				\
+	o_->lo_inode != i_->lo_inode ||					\
+	o_->lo_offset != i_->lo_offset ? -EOVERFLOW : 0;		\
+})
 
 static int aloop_set_status_old(struct aloop_device *lo,
 				const struct loop_info __user *arg)
@@ -539,7 +542,7 @@ static int aloop_set_status_old(struct aloop_device *lo,
 
 	if (copy_from_user(&old, arg, sizeof(old)))
 		return -EFAULT;
-	aloop_info_from_old(&old, &info);
+	aloop_info_from_legacy(&info, &old);
 	return aloop_set_status(lo, &info);
 }
 
@@ -564,7 +567,7 @@ static int aloop_get_status_old(struct aloop_device *lo,
 		return -EINVAL;
 	err = aloop_get_status(lo, &info);
 	if (!err)
-		err = aloop_info_to_old(&info, &old);
+		err = aloop_info_to_legacy(&old, &info);
 	if (!err && copy_to_user(arg, &old, sizeof(old)))
 		err = -EFAULT;
 	return err;
@@ -748,14 +751,7 @@ static int aloop_set_status_compat(struct aloop_device *lo,
 
 	if (copy_from_user(&c, arg, sizeof(c)))
 		return -EFAULT;
-	memset(&info, 0, sizeof(info));
-	info.lo_number = c.lo_number;
-	info.lo_device = c.lo_device;
-	info.lo_inode = c.lo_inode;
-	info.lo_rdevice = c.lo_rdevice;
-	info.lo_offset = c.lo_offset;
-	info.lo_flags = c.lo_flags;
-	memcpy(info.lo_file_name, c.lo_name, LO_NAME_SIZE);
+	aloop_info_from_legacy(&info, &c);
 	return aloop_set_status(lo, &info);
 }
 
@@ -769,22 +765,11 @@ static int aloop_get_status_compat(struct aloop_device *lo,
 	if (!arg)
 		return -EINVAL;
 	err = aloop_get_status(lo, &info);
-	if (err)
-		return err;
-	memset(&c, 0, sizeof(c));
-	c.lo_number = info.lo_number;
-	c.lo_device = info.lo_device;
-	c.lo_inode = info.lo_inode;
-	c.lo_rdevice = info.lo_rdevice;
-	c.lo_offset = info.lo_offset;
-	c.lo_flags = info.lo_flags;
-	memcpy(c.lo_name, info.lo_file_name, LO_NAME_SIZE);
-	if (c.lo_device != info.lo_device || c.lo_rdevice != info.lo_rdevice ||
-	    c.lo_inode != info.lo_inode || c.lo_offset != info.lo_offset)
-		return -EOVERFLOW;
-	if (copy_to_user(arg, &c, sizeof(c)))
-		return -EFAULT;
-	return 0;
+	if (!err)
+		err = aloop_info_to_legacy(&c, &info);
+	if (!err && copy_to_user(arg, &c, sizeof(c)))
+		err = -EFAULT;
+	return err;
 }
 
 int aloop_compat_ioctl(struct block_device *bdev, fmode_t mode,

@@ -19,18 +19,6 @@ static void *aligned(size_t len)
 	return p;
 }
 
-static void check_size(struct __test_metadata *_metadata, int idx, int fd,
-		       uint64_t expected)
-{
-	uint64_t sz;
-	unsigned long long sec;
-
-	ASSERT_OK(lt_size64(fd, &sz));
-	ASSERT_EQ(expected, sz);
-	ASSERT_OK(lt_sysfs_u64(idx, "size", &sec));
-	ASSERT_EQ(expected / 512, sec);
-}
-
 TEST_F(loopdev, read_maps_to_file_offset)
 {
 	uint8_t *buf = malloc(LT_FILE_SIZE);

@@ -17,18 +17,6 @@ static void get_info(struct __test_metadata *_metadata, int fd,
 	ASSERT_OK(lt_status64(fd, info));
 }
 
-static void check_size(struct __test_metadata *_metadata, int idx, int fd,
-		       uint64_t expected)
-{
-	uint64_t sz;
-	unsigned long long sec;
-
-	ASSERT_OK(lt_size64(fd, &sz));
-	ASSERT_EQ(expected, sz);
-	ASSERT_OK(lt_sysfs_u64(idx, "size", &sec));
-	ASSERT_EQ(expected / 512, sec);
-}
-
 TEST_F(loopdev, get_status_unbound_enxio)
 {
 	struct loop_info64 i64;

@@ -35,4 +35,17 @@ FIXTURE_TEARDOWN(loopdev)
 	lt_cleanup();
 }
 
+/* The device's size, through BLKGETSIZE64 and /sys/block/loopN/size. */
+static inline void check_size(struct __test_metadata *_metadata, int idx,
+			      int fd, uint64_t expected)
+{
+	uint64_t sz;
+	unsigned long long sec;
+
+	ASSERT_OK(lt_size64(fd, &sz));
+	ASSERT_EQ(expected, sz);
+	ASSERT_OK(lt_sysfs_u64(idx, "size", &sec));
+	ASSERT_EQ(expected / 512, sec);
+}
+
 #endif

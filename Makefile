@@ -71,10 +71,15 @@ lockdep-proof:
 # in build/bench/table.md; docs/performance.md holds the committed numbers.
 ROUNDS ?= 5
 RUNTIME ?= 3
-.PHONY: bench
+.PHONY: bench profile
 bench: deps module
 	$(MAKE) -C bench
 	KVER=$(KVER) ROUNDS=$(ROUNDS) RUNTIME=$(RUNTIME) bench/run
+
+# perf profile of stock vs ours (bench/profile.sh); see docs/performance.md
+profile: deps module
+	$(MAKE) -C bench
+	bench/profile
 
 # DKMS: copy the sources to /usr/src/asyncloop-0.1 and build + install for
 # KVER (dkms.conf); depmod then prefers updates/dkms/loop.ko over stock.

@@ -49,8 +49,10 @@ struct aloop_device {
 	atomic_t		inflight;	/* gates the backing file */
 	int			nowait_write_skip; /* inline write back-off */
 	spinlock_t		work_lock;
-	struct list_head	work_list;
-	struct work_struct	io_work;
+	struct list_head	work_list;	/* for io_work */
+	struct work_struct	io_work;	/* on aloop_io_wq (unbound) */
+	struct list_head	local_list;	/* for io_work_local */
+	struct work_struct	io_work_local;	/* on aloop_io_local_wq */
 
 	/* deferred rundown (teardown.c) */
 	wait_queue_head_t	state_wait;	/* rundown finished */

@@ -3,10 +3,12 @@
  * asyncloop I/O path: block requests become reads, writes, fsyncs and
  * fallocates on the backing file.
  *
- * queue_rq admits the request (see aloop_io_get()) and hands it to the
- * device's work item on an unbound workqueue.  The worker does buffered I/O
- * synchronously and submits direct I/O as an async kiocb whose completion
- * ends the request.
+ * queue_rq admits the request (see aloop_io_get()) and hands it to one of
+ * the device's two work items: on a per-CPU workqueue for a small request
+ * on an idle device, on an unbound workqueue otherwise (see
+ * ALOOP_LOCAL_MAX_INFLIGHT).  Each has its own list; a worker does buffered
+ * I/O synchronously and ends the request itself, and submits direct I/O as
+ * an async kiocb whose completion ends the request.
  *
  * Direct I/O to a backing file that supports IOCB_NOWAIT is first tried
  * inline from queue_rq (the queue is BLK_MQ_F_BLOCKING, so the submitter's
@@ -38,6 +40,19 @@
 #include "aloop.h"
 
 static struct workqueue_struct *aloop_io_wq;
+static struct workqueue_struct *aloop_io_local_wq;
+
+/*
+ * A small request that finds the device otherwise idle goes to a worker
+ * on the submitting CPU: its submitter is about to sleep waiting for it, so
+ * the hand-off is a context switch on one CPU instead of waking another
+ * (measured in one boot: 4k buffered reads from a tmpfs-backed device 3x,
+ * attach + autoclear-detach cycles 2x).  Larger requests and deeper queues
+ * go to the unbound workqueue, where copying overlaps with the submitter
+ * (buffered 1M sequential reads lost a third when run on the local CPU).
+ */
+#define ALOOP_LOCAL_MAX_INFLIGHT	1
+#define ALOOP_LOCAL_MAX_BYTES		(32 * 1024)
 
 /*
  * Inline submission saves the worker hand-off, which is what bounds a
@@ -51,6 +66,7 @@ static struct workqueue_struct *aloop_io_wq;
 #define ALOOP_NOWAIT_WRITE_BACKOFF	256
 
 static void aloop_queue_cmd(struct aloop_device *lo, struct aloop_cmd *cmd);
+static void aloop_complete_rq(struct request *rq);
 
 static void aloop_io_put(struct aloop_device *lo)
 {
@@ -358,35 +374,57 @@ static void aloop_handle_cmd(struct aloop_device *lo, struct aloop_cmd *cmd)
 complete:
 	if (!use_aio || ret) {
 		cmd->ret = ret;
-		blk_mq_complete_request(rq);
+		/*
+		 * Task context already: blk_mq_complete_request() would raise
+		 * the block softirq, i.e. wake ksoftirqd for every request.
+		 */
+		aloop_complete_rq(rq);
 	}
 }
 
-static void aloop_io_workfn(struct work_struct *work)
+static void aloop_io_run(struct aloop_device *lo, struct list_head *list)
 {
-	struct aloop_device *lo = container_of(work, struct aloop_device,
-					       io_work);
 	unsigned int old_flags = current->flags & PF_LOCAL_THROTTLE;
 	unsigned int noio = memalloc_noio_save();
 	struct aloop_cmd *cmd, *next;
+	struct blk_plug plug;
 	LIST_HEAD(batch);
 
 	/* writeback throttling of the backing fs must not stall the device */
 	current->flags |= PF_LOCAL_THROTTLE;
 	for (;;) {
 		spin_lock_irq(&lo->work_lock);
-		list_splice_init(&lo->work_list, &batch);
+		list_splice_init(list, &batch);
 		spin_unlock_irq(&lo->work_lock);
 		if (list_empty(&batch))
 			break;
+		/* one virtqueue kick (or the like) per batch, not per request */
+		blk_start_plug(&plug);
 		list_for_each_entry_safe(cmd, next, &batch, node) {
 			list_del(&cmd->node);
 			aloop_handle_cmd(lo, cmd);
 			cond_resched();
 		}
+		blk_finish_plug(&plug);
 	}
 	current->flags = (current->flags & ~PF_LOCAL_THROTTLE) | old_flags;
 	memalloc_noio_restore(noio);
+}
+
+static void aloop_io_workfn(struct work_struct *work)
+{
+	struct aloop_device *lo = container_of(work, struct aloop_device,
+					       io_work);
+
+	aloop_io_run(lo, &lo->work_list);
+}
+
+static void aloop_io_local_workfn(struct work_struct *work)
+{
+	struct aloop_device *lo = container_of(work, struct aloop_device,
+					       io_work_local);
+
+	aloop_io_run(lo, &lo->local_list);
 }
 
 static void aloop_cmd_set_cgroup(struct aloop_cmd *cmd, struct request *rq)
@@ -410,12 +448,17 @@ static void aloop_cmd_set_cgroup(struct aloop_cmd *cmd, struct request *rq)
 static void aloop_queue_cmd(struct aloop_device *lo, struct aloop_cmd *cmd)
 {
 	unsigned long flags;
+	bool local = atomic_read(&lo->inflight) <= ALOOP_LOCAL_MAX_INFLIGHT &&
+		blk_rq_bytes(blk_mq_rq_from_pdu(cmd)) <= ALOOP_LOCAL_MAX_BYTES;
 
 	aloop_cmd_set_cgroup(cmd, blk_mq_rq_from_pdu(cmd));
 	spin_lock_irqsave(&lo->work_lock, flags);
-	list_add_tail(&cmd->node, &lo->work_list);
+	list_add_tail(&cmd->node, local ? &lo->local_list : &lo->work_list);
 	spin_unlock_irqrestore(&lo->work_lock, flags);
-	queue_work(aloop_io_wq, &lo->io_work);
+	if (local)
+		queue_work(aloop_io_local_wq, &lo->io_work_local);
+	else
+		queue_work(aloop_io_wq, &lo->io_work);
 }
 
 static blk_status_t aloop_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -472,19 +515,23 @@ void aloop_io_init_device(struct aloop_device *lo)
 	atomic_set(&lo->inflight, 0);
 	spin_lock_init(&lo->work_lock);
 	INIT_LIST_HEAD(&lo->work_list);
+	INIT_LIST_HEAD(&lo->local_list);
 	INIT_WORK(&lo->io_work, aloop_io_workfn);
+	INIT_WORK(&lo->io_work_local, aloop_io_local_workfn);
 }
 
 /* The queue is dead: let a worker that is still looping finish. */
 void aloop_io_stop_device(struct aloop_device *lo)
 {
 	flush_work(&lo->io_work);
+	flush_work(&lo->io_work_local);
 }
 
 #ifdef ALOOP_NAIVE_TEARDOWN
 void aloop_io_flush_all(void)
 {
 	flush_workqueue(aloop_io_wq);
+	flush_workqueue(aloop_io_local_wq);
 }
 #endif
 
@@ -497,10 +544,19 @@ int aloop_io_init(void)
 	 */
 	aloop_io_wq = alloc_workqueue("aloop_io", WQ_UNBOUND | WQ_FREEZABLE |
 				      WQ_MEM_RECLAIM, 0);
-	return aloop_io_wq ? 0 : -ENOMEM;
+	if (!aloop_io_wq)
+		return -ENOMEM;
+	aloop_io_local_wq = alloc_workqueue("aloop_iol", WQ_FREEZABLE |
+					    WQ_MEM_RECLAIM, 0);
+	if (!aloop_io_local_wq) {
+		destroy_workqueue(aloop_io_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void aloop_io_exit(void)
 {
+	destroy_workqueue(aloop_io_local_wq);
 	destroy_workqueue(aloop_io_wq);
 }

@@ -1,0 +1,74 @@
+#!/bin/sh
+# bench/profile.sh - guest side of `make profile` (bench/profile): where the
+# CPU time goes, stock vs ours, in one boot. For each driver it samples all
+# CPUs (perf record -a -e cpu-clock: TCG has no PMU) while one workload runs,
+# and prints the hottest kernel symbols with their share of all samples:
+#   cycle1p   cyclebench cycle, 1 process (attach + autoclear-detach cycles)
+#   dioqd32   fio 4k direct randread QD32 on a loop device over ext4/virtio
+#   bufqd1    fio 4k buffered randread QD1 on a loop device over tmpfs
+# Lines: PROF <workload> <driver> <percent> <comm> <symbol>, and
+#        PROFRATE <workload> <driver> <ops/s>.
+set -u
+SECS=${ALOOP_PROFILE_SECS:-4}
+TOP=${ALOOP_PROFILE_TOP:-25}
+MODDIR=/lib/modules/$(cat /etc/asyncloop/modrel)
+STOCK_KO=$MODDIR/$(cat /etc/asyncloop/stock-loop)
+OURS_KO=/lib/asyncloop/loop.ko
+CYCF=/tmp/cycle.img TMPF=/tmp/prof.img EXTF=/mnt/ext4/prof.img
+RC=0
+
+mkfs.ext4 -q -F "$ASYNCLOOP_DISK" && mkdir -p /mnt/ext4 &&
+    mount -t ext4 "$ASYNCLOOP_DISK" /mnt/ext4 || { echo "profile: no ext4"; exit 1; }
+dd if=/dev/zero of="$CYCF" bs=1M count=1 status=none
+dd if=/dev/zero of="$TMPF" bs=1M count=128 status=none
+dd if=/dev/zero of="$EXTF" bs=1M count=128 conv=fsync status=none
+
+load() {
+    rmmod loop 2>/dev/null
+    insmod "$1" || { echo "profile: insmod $1 failed"; RC=1; return 1; }
+    while [ ! -e /dev/loop-control ]; do sleep 0.1; done
+}
+
+report() { # report <workload> <driver>
+    perf report -i /tmp/perf.data --stdio --no-children --sort comm,sym \
+        --percent-limit 0.5 -g none 2>/dev/null |
+        awk -v w="$1" -v d="$2" -v top="$TOP" '
+            /^ *[0-9.]+%/ && n < top { p = $1; sub(/%/, "", p); c = $2
+                s = ""; for (i = 4; i <= NF; i++) s = s " " $i
+                printf "PROF %s %s %s %s%s\n", w, d, p, c, s; n++ }'
+}
+
+
+for drv in stock ours; do
+    [ $drv = stock ] && ko=$STOCK_KO || ko=$OURS_KO
+    load "$ko" || continue
+
+    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
+        cyclebench cycle "$CYCF" "$SECS" 1 > /tmp/cyc.out 2>/dev/null
+    echo "PROFRATE cycle1p $drv $(sed -n 's/^BENCHRAW cycles_1p //p' /tmp/cyc.out)"
+    report cycle1p $drv
+
+    dev=$(losetup -f --show --direct-io=on "$EXTF")
+    echo 3 > /proc/sys/vm/drop_caches
+    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
+        sh -c "fio --name=p --filename=$dev --direct=1 --ioengine=libaio \
+            --rw=randread --bs=4k --iodepth=32 --size=128M --time_based \
+            --runtime=$SECS --randrepeat=0 --output-format=terse --terse-version=3 \
+            2>/dev/null | awk -F';' '{ print \$8 }' > /tmp/rate"
+    echo "PROFRATE dioqd32 $drv $(cat /tmp/rate)"
+    report dioqd32 $drv
+    losetup -d "$dev"
+
+    dev=$(losetup -f --show "$TMPF")
+    echo 3 > /proc/sys/vm/drop_caches
+    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
+        sh -c "fio --name=p --filename=$dev --direct=0 --ioengine=libaio \
+            --rw=randread --bs=4k --iodepth=1 --size=128M --time_based \
+            --runtime=$SECS --randrepeat=0 --output-format=terse --terse-version=3 \
+            2>/dev/null | awk -F';' '{ print \$8 }' > /tmp/rate"
+    echo "PROFRATE bufqd1 $drv $(cat /tmp/rate)"
+    report bufqd1 $drv
+    losetup -d "$dev"
+done
+echo "profile: done rc=$RC"
+exit $RC

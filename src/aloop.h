@@ -47,7 +47,6 @@ struct aloop_device {
 
 	/* I/O path (io.c) */
 	atomic_t		inflight;	/* gates the backing file */
-	int			nowait_write_skip; /* inline write back-off */
 	spinlock_t		work_lock;
 	struct list_head	work_list;	/* for io_work */
 	struct work_struct	io_work;	/* on aloop_io_wq (unbound) */

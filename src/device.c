@@ -134,9 +134,9 @@ int aloop_add(int index)
 	lo->tag_set.queue_depth = aloop_hw_queue_depth;
 	lo->tag_set.numa_node = NUMA_NO_NODE;
 	lo->tag_set.cmd_size = sizeof(struct aloop_cmd);
-	/* BLOCKING: queue_rq may submit direct I/O inline (io.c) */
+	/* not BLOCKING: queue_rq only hands requests to a worker (io.c) */
 	lo->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_STACKING |
-			    BLK_MQ_F_NO_SCHED_BY_DEFAULT | BLK_MQ_F_BLOCKING;
+			    BLK_MQ_F_NO_SCHED_BY_DEFAULT;
 	lo->tag_set.driver_data = lo;
 	err = blk_mq_alloc_tag_set(&lo->tag_set);
 	if (err)

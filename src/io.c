@@ -10,29 +10,16 @@
  * I/O synchronously and ends the request itself, and submits direct I/O as
  * an async kiocb whose completion ends the request.
  *
- * Direct I/O to a backing file that supports IOCB_NOWAIT is first tried
- * inline from queue_rq (the queue is BLK_MQ_F_BLOCKING, so the submitter's
- * context may sleep in allocations), skipping the worker hand-off.  An
- * attempt that would block returns -EAGAIN, at submission or completion,
- * and the request goes to the worker as before.  Writes that needed the
- * worker (e.g. block allocation in a sparse file) back the device off
- * inline writes for a while, so random writes to a sparse image do not pay
- * for a failed attempt each.
- *
- * queue_rq is often called from inside submit_bio(), while current->bio_list
- * collects the bios submitted meanwhile until the outer submission returns.
- * The backing filesystem may wait for its own bios (a metadata read), so
- * the inline attempt runs with current->bio_list cleared: its bios go down
- * at once, one block stack deeper.  To bound that recursion (a loop device
- * stacked on a file that itself lives on a loop device would nest again),
- * the attempt is skipped when less than half the task's stack is left.
+ * Every request goes through a worker: the submitter may hold locks of an
+ * upper filesystem, or be in reclaim, and the backing filesystem must not
+ * be entered from there.  That keeps the queue non-blocking, i.e. without
+ * a per-queue SRCU structure (0.4 KiB per possible CPU and device).
  */
 
 #include <linux/blk-cgroup.h>
 #include <linux/falloc.h>
 #include <linux/memcontrol.h>
 #include <linux/sched/mm.h>
-#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/wait_bit.h>
@@ -54,18 +41,6 @@ static struct workqueue_struct *aloop_io_local_wq;
 #define ALOOP_LOCAL_MAX_INFLIGHT	1
 #define ALOOP_LOCAL_MAX_BYTES		(32 * 1024)
 
-/*
- * Inline submission saves the worker hand-off, which is what bounds a
- * device with one or two requests in flight; a deeper queue is faster with
- * the worker submitting on another CPU while the submitter queues more
- * (measured: QD1 random reads 1.7x, QD32 0.6x when always inline).
- */
-#define ALOOP_INLINE_MAX_INFLIGHT	1
-
-/* writes bypassing the inline attempt after one needed the worker */
-#define ALOOP_NOWAIT_WRITE_BACKOFF	256
-
-static void aloop_queue_cmd(struct aloop_device *lo, struct aloop_cmd *cmd);
 static void aloop_complete_rq(struct request *rq);
 
 static void aloop_io_put(struct aloop_device *lo)
@@ -189,16 +164,6 @@ static void aloop_aio_complete(struct kiocb *iocb, long ret)
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 
 	aloop_free_bvec(cmd);
-	if (unlikely(ret == -EAGAIN && (iocb->ki_flags & IOCB_NOWAIT))) {
-		/* the inline attempt would have blocked: let the worker do it */
-		struct aloop_device *lo = rq->q->queuedata;
-
-		if (req_op(rq) == REQ_OP_WRITE)
-			WRITE_ONCE(lo->nowait_write_skip,
-				   ALOOP_NOWAIT_WRITE_BACKOFF);
-		aloop_queue_cmd(lo, cmd);
-		return;
-	}
 	cmd->ret = ret;
 	blk_mq_complete_request(rq);
 }
@@ -208,7 +173,7 @@ static void aloop_aio_complete(struct kiocb *iocb, long ret)
  * also takes care of a submission that failed at once.
  */
 static int aloop_rw_aio(struct aloop_device *lo, struct aloop_cmd *cmd,
-			struct request *rq, loff_t pos, bool nowait)
+			struct request *rq, loff_t pos)
 {
 	bool write = req_op(rq) == REQ_OP_WRITE;
 	struct file *file = lo->backing;
@@ -222,7 +187,7 @@ static int aloop_rw_aio(struct aloop_device *lo, struct aloop_cmd *cmd,
 	cmd->iocb.ki_pos = pos;
 	cmd->iocb.ki_filp = file;
 	cmd->iocb.ki_complete = aloop_aio_complete;
-	cmd->iocb.ki_flags = IOCB_DIRECT | (nowait ? IOCB_NOWAIT : 0);
+	cmd->iocb.ki_flags = IOCB_DIRECT;
 	cmd->iocb.ki_ioprio = req_get_ioprio(rq);
 
 	if (write)
@@ -238,47 +203,6 @@ static int aloop_rw_aio(struct aloop_device *lo, struct aloop_cmd *cmd,
 static loff_t aloop_rq_pos(struct aloop_device *lo, struct request *rq)
 {
 	return ((loff_t)blk_rq_pos(rq) << SECTOR_SHIFT) + lo->offset;
-}
-
-/* Enough of the task stack left for one more block stack inside ours? */
-static bool aloop_stack_room(void)
-{
-	unsigned long sp = current_stack_pointer;
-	unsigned long base = (unsigned long)task_stack_page(current);
-
-	return sp - base > THREAD_SIZE / 2;
-}
-
-/* Try direct I/O from queue_rq; false: the worker must take the request. */
-static bool aloop_try_inline(struct aloop_device *lo, struct aloop_cmd *cmd,
-			     struct request *rq)
-{
-	struct bio_list *outer_bios;
-	unsigned int noio;
-	int err;
-
-	if (!cmd->use_aio || !(lo->backing->f_mode & FMODE_NOWAIT) ||
-	    atomic_read(&lo->inflight) > ALOOP_INLINE_MAX_INFLIGHT ||
-	    !aloop_stack_room())
-		return false;
-	if (req_op(rq) == REQ_OP_WRITE) {
-		int skip = READ_ONCE(lo->nowait_write_skip);
-
-		if (lo->flags & LO_FLAGS_READ_ONLY)
-			return false;
-		if (skip) {
-			WRITE_ONCE(lo->nowait_write_skip, skip - 1);
-			return false;
-		}
-	}
-	/* no reclaim recursion into the device from its own submission */
-	noio = memalloc_noio_save();
-	outer_bios = current->bio_list;
-	current->bio_list = NULL;
-	err = aloop_rw_aio(lo, cmd, rq, aloop_rq_pos(lo, rq), true);
-	current->bio_list = outer_bios;
-	memalloc_noio_restore(noio);
-	return !err;
 }
 
 /*
@@ -335,7 +259,7 @@ static int aloop_do_request(struct aloop_device *lo, struct aloop_cmd *cmd,
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
 		if (cmd->use_aio)
-			return aloop_rw_aio(lo, cmd, rq, pos, false);
+			return aloop_rw_aio(lo, cmd, rq, pos);
 		return aloop_rw_buffered(lo, cmd, rq, pos);
 	default:
 		return -EIO;
@@ -476,8 +400,7 @@ static blk_status_t aloop_queue_rq(struct blk_mq_hw_ctx *hctx,
 	cmd->bvec = NULL;
 	cmd->use_aio = lo->use_dio && (req_op(rq) == REQ_OP_READ ||
 				       req_op(rq) == REQ_OP_WRITE);
-	if (!aloop_try_inline(lo, cmd, rq))
-		aloop_queue_cmd(lo, cmd);
+	aloop_queue_cmd(lo, cmd);
 	return BLK_STS_OK;
 }
 

@@ -8,6 +8,9 @@
 #   bufqd1    fio 4k buffered randread QD1 on a loop device over tmpfs
 # Lines: PROF <workload> <driver> <percent> <comm> <symbol>, and
 #        PROFRATE <workload> <driver> <ops/s>.
+# Then, per attach + autoclear-detach cycle (1 process), the hand-offs that
+# cost a wake-up: PROFEVENT <driver> <per-cycle> <event> [<work function>]
+# (context switches, work items queued by function, softirqs raised by vector).
 set -u
 SECS=${ALOOP_PROFILE_SECS:-4}
 TOP=${ALOOP_PROFILE_TOP:-25}
@@ -38,7 +41,6 @@ report() { # report <workload> <driver>
                 printf "PROF %s %s %s %s%s\n", w, d, p, c, s; n++ }'
 }
 
-
 for drv in stock ours; do
     [ $drv = stock ] && ko=$STOCK_KO || ko=$OURS_KO
     load "$ko" || continue
@@ -47,6 +49,18 @@ for drv in stock ours; do
         cyclebench cycle "$CYCF" "$SECS" 1 > /tmp/cyc.out 2>/dev/null
     echo "PROFRATE cycle1p $drv $(sed -n 's/^BENCHRAW cycles_1p //p' /tmp/cyc.out)"
     report cycle1p $drv
+
+    perf record -q -a -e sched:sched_switch -e workqueue:workqueue_queue_work \
+        -e irq:softirq_raise -o /tmp/ev.data -- \
+        cyclebench cycle "$CYCF" "$SECS" 1 > /tmp/cyc.out 2>/dev/null
+    n=$(sed -n 's/^BENCHRAW cycles_1p //p' /tmp/cyc.out)
+    perf script -i /tmp/ev.data -F event,trace 2>/dev/null |
+        sed -n 's/^ *sched:sched_switch:.*/sched_switch/p
+                s/^ *workqueue:workqueue_queue_work:.*function=\([^ ]*\).*/queue_work \1/p
+                s/^ *irq:softirq_raise:.*action=\([A-Z_]*\).*/softirq_raise \1/p' |
+        sort | uniq -c |
+        awk -v d=$drv -v n="$n" -v s="$SECS" '
+            { c = $1; $1 = ""; if (n > 0) printf "PROFEVENT %s %.2f%s\n", d, c / (n * s), $0 }'
 
     dev=$(losetup -f --show --direct-io=on "$EXTF")
     echo 3 > /proc/sys/vm/drop_caches

@@ -41,6 +41,20 @@ report() { # report <workload> <driver>
                 printf "PROF %s %s %s %s%s\n", w, d, p, c, s; n++ }'
 }
 
+prof_fio() { # prof_fio <workload> <driver> <backing> <dio on|off> <iodepth>: 4k randread
+    dev=$(losetup -f --show --direct-io="$4" "$3")
+    direct=0; [ "$4" = on ] && direct=1
+    echo 3 > /proc/sys/vm/drop_caches
+    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
+        sh -c "fio --name=p --filename=$dev --direct=$direct --ioengine=libaio \
+            --rw=randread --bs=4k --iodepth=$5 --size=128M --time_based \
+            --runtime=$SECS --randrepeat=0 --output-format=terse --terse-version=3 \
+            2>/dev/null | awk -F';' '{ print \$8 }' > /tmp/rate"
+    echo "PROFRATE $1 $2 $(cat /tmp/rate)"
+    report "$1" "$2"
+    losetup -d "$dev"
+}
+
 for drv in stock ours; do
     [ $drv = stock ] && ko=$STOCK_KO || ko=$OURS_KO
     load "$ko" || continue
@@ -62,27 +76,8 @@ for drv in stock ours; do
         awk -v d=$drv -v n="$n" -v s="$SECS" '
             { c = $1; $1 = ""; if (n > 0) printf "PROFEVENT %s %.2f%s\n", d, c / (n * s), $0 }'
 
-    dev=$(losetup -f --show --direct-io=on "$EXTF")
-    echo 3 > /proc/sys/vm/drop_caches
-    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
-        sh -c "fio --name=p --filename=$dev --direct=1 --ioengine=libaio \
-            --rw=randread --bs=4k --iodepth=32 --size=128M --time_based \
-            --runtime=$SECS --randrepeat=0 --output-format=terse --terse-version=3 \
-            2>/dev/null | awk -F';' '{ print \$8 }' > /tmp/rate"
-    echo "PROFRATE dioqd32 $drv $(cat /tmp/rate)"
-    report dioqd32 $drv
-    losetup -d "$dev"
-
-    dev=$(losetup -f --show "$TMPF")
-    echo 3 > /proc/sys/vm/drop_caches
-    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
-        sh -c "fio --name=p --filename=$dev --direct=0 --ioengine=libaio \
-            --rw=randread --bs=4k --iodepth=1 --size=128M --time_based \
-            --runtime=$SECS --randrepeat=0 --output-format=terse --terse-version=3 \
-            2>/dev/null | awk -F';' '{ print \$8 }' > /tmp/rate"
-    echo "PROFRATE bufqd1 $drv $(cat /tmp/rate)"
-    report bufqd1 $drv
-    losetup -d "$dev"
+    prof_fio dioqd32 $drv "$EXTF" on 32
+    prof_fio bufqd1 $drv "$TMPF" off 1
 done
 echo "profile: done rc=$RC"
 exit $RC

@@ -14,6 +14,12 @@
  * upper filesystem, or be in reclaim, and the backing filesystem must not
  * be entered from there.  That keeps the queue non-blocking, i.e. without
  * a per-queue SRCU structure (0.4 KiB per possible CPU and device).
+ *
+ * lo->inflight counts admitted requests.  The rundown (teardown.c) first
+ * makes the state leave ALOOP_BOUND, then waits for the counter to reach
+ * zero; after that no request can touch the backing file.  This costs two
+ * atomics per request instead of a queue freeze (an RCU grace period) per
+ * detach.
  */
 
 #include <linux/blk-cgroup.h>
@@ -161,11 +167,10 @@ static int aloop_rw_buffered(struct aloop_device *lo, struct aloop_cmd *cmd,
 static void aloop_aio_complete(struct kiocb *iocb, long ret)
 {
 	struct aloop_cmd *cmd = container_of(iocb, struct aloop_cmd, iocb);
-	struct request *rq = blk_mq_rq_from_pdu(cmd);
 
 	aloop_free_bvec(cmd);
 	cmd->ret = ret;
-	blk_mq_complete_request(rq);
+	blk_mq_complete_request(blk_mq_rq_from_pdu(cmd));
 }
 
 /*
@@ -198,11 +203,6 @@ static int aloop_rw_aio(struct aloop_device *lo, struct aloop_cmd *cmd,
 	if (ret != -EIOCBQUEUED)
 		aloop_aio_complete(&cmd->iocb, ret);
 	return 0;
-}
-
-static loff_t aloop_rq_pos(struct aloop_device *lo, struct request *rq)
-{
-	return ((loff_t)blk_rq_pos(rq) << SECTOR_SHIFT) + lo->offset;
 }
 
 /*
@@ -242,7 +242,7 @@ static int aloop_fallocate(struct aloop_device *lo, struct request *rq,
 static int aloop_do_request(struct aloop_device *lo, struct aloop_cmd *cmd,
 			    struct request *rq)
 {
-	loff_t pos = aloop_rq_pos(lo, rq);
+	loff_t pos = ((loff_t)blk_rq_pos(rq) << SECTOR_SHIFT) + lo->offset;
 	int ret;
 
 	switch (req_op(rq)) {
@@ -368,17 +368,17 @@ static void aloop_cmd_set_cgroup(struct aloop_cmd *cmd, struct request *rq)
 #endif
 }
 
-/* Hand @cmd to the device's worker; any context. */
-static void aloop_queue_cmd(struct aloop_device *lo, struct aloop_cmd *cmd)
+/* Hand @cmd to one of the device's workers (from queue_rq). */
+static void aloop_queue_cmd(struct aloop_device *lo, struct aloop_cmd *cmd,
+			    struct request *rq)
 {
-	unsigned long flags;
 	bool local = atomic_read(&lo->inflight) <= ALOOP_LOCAL_MAX_INFLIGHT &&
-		blk_rq_bytes(blk_mq_rq_from_pdu(cmd)) <= ALOOP_LOCAL_MAX_BYTES;
+		blk_rq_bytes(rq) <= ALOOP_LOCAL_MAX_BYTES;
 
-	aloop_cmd_set_cgroup(cmd, blk_mq_rq_from_pdu(cmd));
-	spin_lock_irqsave(&lo->work_lock, flags);
+	aloop_cmd_set_cgroup(cmd, rq);
+	spin_lock_irq(&lo->work_lock);
 	list_add_tail(&cmd->node, local ? &lo->local_list : &lo->work_list);
-	spin_unlock_irqrestore(&lo->work_lock, flags);
+	spin_unlock_irq(&lo->work_lock);
 	if (local)
 		queue_work(aloop_io_local_wq, &lo->io_work_local);
 	else
@@ -400,7 +400,7 @@ static blk_status_t aloop_queue_rq(struct blk_mq_hw_ctx *hctx,
 	cmd->bvec = NULL;
 	cmd->use_aio = lo->use_dio && (req_op(rq) == REQ_OP_READ ||
 				       req_op(rq) == REQ_OP_WRITE);
-	aloop_queue_cmd(lo, cmd);
+	aloop_queue_cmd(lo, cmd, rq);
 	return BLK_STS_OK;
 }
 

@@ -93,7 +93,7 @@ int lt_drop_cap_sys_admin(void);	/* in the calling process: 0 or -errno */
 void lt_track_dev(int idx, bool added);
 void lt_track_file(const char *path);
 void lt_track_mount(const char *dir);	/* umount2(MNT_DETACH)+rmdir */
-void lt_cleanup(void);
+void lt_cleanup(void);	/* close fds >= 3, unbind/remove devs, unlink files */
 
 /*
  * The loop driver module: $ASYNCLOOP_LOOP_KO loaded with the suite's
@@ -101,7 +101,7 @@ void lt_cleanup(void);
  * a reference is held).  Both return 0 or -errno.
  */
 int lt_load_driver(const char *extra);
-int lt_unload_driver(void);	/* close fds >= 3, unbind/remove devs, unlink files */
+int lt_unload_driver(void);
 
 /* convenience assertions on -errno returning helpers */
 #define ASSERT_RET(expected, seen) do {					\

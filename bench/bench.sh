@@ -6,8 +6,10 @@
 #   BENCH <metric> <raw|stock|ours> <round> <value>
 # which bench/report turns into the table. Knobs (host env, passed by vm/run):
 #   ALOOP_BENCH_ROUNDS (5)  ALOOP_BENCH_RUNTIME (3 s per fio job and per
-#   cycles/s run)  ALOOP_BENCH_CLOSES (1000)  ALOOP_BENCH_SCALE (1; 0 skips
-#   the 8/512/4096-device GET_FREE + memory step, which runs once per driver
+#   cycles/s run)  ALOOP_BENCH_CLOSES (1000)  ALOOP_BENCH_MEMDEVS (1000 idle
+#   devices added at the end of every round per driver for the memory
+#   reading; the next rmmod removes them)  ALOOP_BENCH_SCALE (1; 0 skips
+#   the 8/512/4096-device GET_FREE step, which runs once per driver
 #   after the rounds: binding and tearing down 4,095 devices takes minutes in
 #   TCG, so ours runs it with teardown, then stock without, just before poweroff)
 #   ALOOP_BENCH_ONLY (e.g. "io" or "ctl": run only that part)
@@ -17,6 +19,7 @@ set -u
 ROUNDS=${ALOOP_BENCH_ROUNDS:-5}
 RUNTIME=${ALOOP_BENCH_RUNTIME:-3}
 CLOSES=${ALOOP_BENCH_CLOSES:-1000}
+MEMDEVS=${ALOOP_BENCH_MEMDEVS:-1000}
 SCALE=${ALOOP_BENCH_SCALE:-1}
 ONLY=${ALOOP_BENCH_ONLY:-}
 MODDIR=/lib/modules/$(cat /etc/asyncloop/modrel)
@@ -47,7 +50,7 @@ load() { # load <ko>: swap the loop module
 }
 
 # ---------------------------------------------------------------- setup ----
-log "kernel $(uname -r), rounds=$ROUNDS runtime=${RUNTIME}s closes=$CLOSES scale=$SCALE"
+log "kernel $(uname -r), rounds=$ROUNDS runtime=${RUNTIME}s closes=$CLOSES memdevs=$MEMDEVS scale=$SCALE"
 mkfs.ext4 -q -F "$ASYNCLOOP_DISK" || { echo "bench: mkfs.ext4 failed"; exit 1; }
 mkdir -p /mnt/ext4
 mount -t ext4 "$ASYNCLOOP_DISK" /mnt/ext4 || { echo "bench: mount failed"; exit 1; }
@@ -187,6 +190,11 @@ while [ $r -le "$ROUNDS" ]; do
             run_io $cfg $r
             log "round $r $cfg I/O done"
         fi
+        # last in the round: the added devices stay until the next rmmod
+        if [ "$cfg" != raw ] && [ "$ONLY" != io ]; then
+            cyclebench mem "$MEMDEVS" > /tmp/ctl.out || fail "cyclebench mem ($cfg)"
+            sed -n "s/^BENCHRAW \([^ ]*\) \(.*\)/BENCH ctl:\1 $cfg $r \2/p" /tmp/ctl.out
+        fi
     done
     r=$((r + 1))
 done
@@ -195,7 +203,7 @@ run_scale() { # run_scale <cfg> [keep]  (right after insmod: 8 devices, none bou
     [ "$n" = 8 ] || fail "$1: $n loop devices after insmod, expected 8"
     cyclebench scale "$CYCF" ${2:-} > /tmp/ctl.out || fail "cyclebench scale ($1)"
     sed -n "s/^BENCHRAW \([^ ]*\) \(.*\)/BENCH ctl:\1 $1 1 \2/p" /tmp/ctl.out
-    log "$1 GET_FREE scaling + memory done"
+    log "$1 GET_FREE scaling done"
 }
 if [ "$SCALE" = 1 ] && [ "$ONLY" != io ]; then
     load "$OURS_KO" && run_scale ours

@@ -13,13 +13,17 @@
  *       and the mean time of every phase (us).
  *   cyclebench closelat FILE N
  *       N sequential cycles; p50/p99/mean of the last close() (us).
+ *   cyclebench mem N
+ *       memory per idle device: /proc/meminfo before and after adding N
+ *       unbound devices (LOOP_CTL_ADD -1, caches dropped before each
+ *       reading); the MemFree drop per device, and the Slab, Percpu and
+ *       VmallocUsed parts of it (KiB).  The devices stay.
  *   cyclebench scale FILE [keep]
  *       time of LOOP_CTL_GET_FREE with 8, 512, 4096 devices existing, all but
  *       the highest index bound (expects the 8 default devices of a fresh
- *       module load, none bound); memory per idle device from adding 1,000
- *       unbound devices (between the 512 and 4096 steps); then unbinds and
- *       removes what it added and reports how long that took (not with
- *       "keep": for the last module loaded before poweroff).
+ *       module load, none bound); then unbinds and removes what it added and
+ *       reports how long that took (not with "keep": for the last module
+ *       loaded before poweroff).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -299,10 +303,40 @@ static void settle(void)
 	usleep(200000);
 }
 
+static int cmd_mem(int ndev)
+{
+	static const char * const keys[] = {
+		"MemFree", "Slab", "Percpu", "VmallocUsed"
+	};
+	static const char * const names[] = {
+		"mem_per_dev_kib", "slab_per_dev_kib", "percpu_per_dev_kib",
+		"vmalloc_per_dev_kib"
+	};
+	long before[4], after[4];
+	int i;
+
+	ctl_fd = open(CTL, O_RDWR | O_CLOEXEC);
+	if (ctl_fd < 0)
+		die(CTL);
+	settle();
+	for (i = 0; i < 4; i++)
+		before[i] = meminfo(keys[i]);
+	for (i = 0; i < ndev; i++)
+		if (ioctl(ctl_fd, LOOP_CTL_ADD, -1) < 0)
+			die("LOOP_CTL_ADD");
+	settle();
+	for (i = 0; i < 4; i++)
+		after[i] = meminfo(keys[i]);
+	/* MemFree drops; its parts grow */
+	printf("BENCHRAW %s %.1f\n", names[0], (double)(before[0] - after[0]) / ndev);
+	for (i = 1; i < 4; i++)
+		printf("BENCHRAW %s %.2f\n", names[i], (double)(after[i] - before[i]) / ndev);
+	return 0;
+}
+
 static int cmd_scale(const char *file, int cleanup)
 {
 	int back, have = 8, bound = 0, i;
-	long free0, slab0, pcpu0, free1, slab1, pcpu1;
 	double t0;
 
 	ctl_fd = open(CTL, O_RDWR | O_CLOEXEC);
@@ -323,19 +357,6 @@ static int cmd_scale(const char *file, int cleanup)
 	bind_to(&bound, 511, back);
 	printf("BENCHRAW bind_504_s %.2f\n", now() - t0);
 	time_getfree(512);
-	/* memory per idle (unbound) device: add 1,000 */
-	settle();
-	free0 = meminfo("MemFree");
-	slab0 = meminfo("Slab");
-	pcpu0 = meminfo("Percpu");
-	add_to(&have, 1512);
-	settle();
-	free1 = meminfo("MemFree");
-	slab1 = meminfo("Slab");
-	pcpu1 = meminfo("Percpu");
-	printf("BENCHRAW mem_per_dev_kib %.1f\n", (free0 - free1) / 1000.0);
-	printf("BENCHRAW slab_per_dev_kib %.1f\n", (slab1 - slab0) / 1000.0);
-	printf("BENCHRAW percpu_per_dev_kib %.2f\n", (pcpu1 - pcpu0) / 1000.0);
 	/* 4096 */
 	add_to(&have, 4096);
 	bind_to(&bound, 4095, back);
@@ -373,8 +394,10 @@ int main(int argc, char **argv)
 		return cmd_cycle(argv[2], atof(argv[3]), atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "closelat"))
 		return cmd_closelat(argv[2], atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "mem"))
+		return cmd_mem(atoi(argv[2]));
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "scale"))
 		return cmd_scale(argv[2], !(argc == 4 && !strcmp(argv[3], "keep")));
-	fprintf(stderr, "usage: cyclebench cycle FILE SECONDS NPROC | closelat FILE N | scale FILE [keep]\n");
+	fprintf(stderr, "usage: cyclebench cycle FILE SECONDS NPROC | closelat FILE N | mem N | scale FILE [keep]\n");
 	return 2;
 }

@@ -164,13 +164,24 @@ static int aloop_rw_buffered(struct aloop_device *lo, struct aloop_cmd *cmd,
 	return ret;
 }
 
+/*
+ * Called from the backing device's interrupt for direct reads, but from a
+ * task for direct writes (the filesystem's completion worker) and for a
+ * submission that failed at once.  Only the interrupt needs the detour
+ * through the block softirq: from a task, raising it would wake ksoftirqd
+ * for every request.
+ */
 static void aloop_aio_complete(struct kiocb *iocb, long ret)
 {
 	struct aloop_cmd *cmd = container_of(iocb, struct aloop_cmd, iocb);
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
 
 	aloop_free_bvec(cmd);
 	cmd->ret = ret;
-	blk_mq_complete_request(blk_mq_rq_from_pdu(cmd));
+	if (in_task())
+		aloop_complete_rq(rq);
+	else
+		blk_mq_complete_request(rq);
 }
 
 /*

@@ -305,32 +305,35 @@ static void settle(void)
 
 static int cmd_mem(int ndev)
 {
-	static const char * const keys[] = {
-		"MemFree", "Slab", "Percpu", "VmallocUsed"
+	/* the first is the MemFree drop, the others the parts of it that grow */
+	static const struct {
+		const char *key, *metric;
+	} parts[] = {
+		{ "MemFree", "mem_per_dev_kib" },
+		{ "Slab", "slab_per_dev_kib" },
+		{ "Percpu", "percpu_per_dev_kib" },
+		{ "VmallocUsed", "vmalloc_per_dev_kib" },
 	};
-	static const char * const names[] = {
-		"mem_per_dev_kib", "slab_per_dev_kib", "percpu_per_dev_kib",
-		"vmalloc_per_dev_kib"
-	};
-	long before[4], after[4];
+	enum { NPARTS = sizeof(parts) / sizeof(parts[0]) };
+	long before[NPARTS];
 	int i;
 
 	ctl_fd = open(CTL, O_RDWR | O_CLOEXEC);
 	if (ctl_fd < 0)
 		die(CTL);
 	settle();
-	for (i = 0; i < 4; i++)
-		before[i] = meminfo(keys[i]);
+	for (i = 0; i < NPARTS; i++)
+		before[i] = meminfo(parts[i].key);
 	for (i = 0; i < ndev; i++)
 		if (ioctl(ctl_fd, LOOP_CTL_ADD, -1) < 0)
 			die("LOOP_CTL_ADD");
 	settle();
-	for (i = 0; i < 4; i++)
-		after[i] = meminfo(keys[i]);
-	/* MemFree drops; its parts grow */
-	printf("BENCHRAW %s %.1f\n", names[0], (double)(before[0] - after[0]) / ndev);
-	for (i = 1; i < 4; i++)
-		printf("BENCHRAW %s %.2f\n", names[i], (double)(after[i] - before[i]) / ndev);
+	for (i = 0; i < NPARTS; i++) {
+		long grown = meminfo(parts[i].key) - before[i];
+
+		printf("BENCHRAW %s %.2f\n", parts[i].metric,
+		       (double)(i ? grown : -grown) / ndev);
+	}
 	return 0;
 }
 

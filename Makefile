@@ -81,16 +81,39 @@ profile: deps module
 	$(MAKE) -C bench
 	bench/profile
 
-# DKMS: copy the sources to /usr/src/asyncloop-0.1 and build + install for
-# KVER (dkms.conf); depmod then prefers updates/dkms/loop.ko over stock.
-DKMS_SRC = /usr/src/asyncloop-0.1
-.PHONY: dkms-install
-dkms-install:
-	command -v dkms >/dev/null || apt-get install -y --no-install-recommends dkms
-	-dkms remove asyncloop/0.1 --all
-	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)
-	cp -r dkms.conf src $(DKMS_SRC)/
-	dkms install asyncloop/0.1 -k $(KVER)
+# Debian package (debian/) and DKMS (dkms.conf). One version, debian/changelog's:
+# the package's, dkms.conf's PACKAGE_VERSION (dh_dkms -V) and the module's
+# MODULE_VERSION (Kbuild's ALOOP_VERSION, exported here for in-tree builds and
+# passed by dkms.conf's MAKE line for DKMS builds).
+export ALOOP_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB = build/deb/asyncloop-dkms_$(ALOOP_VERSION)_all.deb
+DEB_TREE = build/deb/asyncloop-$(ALOOP_VERSION)
+.PHONY: deb dkms-install
+# dpkg-buildpackage runs in a copy under build/deb/, so that debhelper's files
+# stay out of the work tree; the .deb, .changes and .buildinfo land in build/deb/.
+deb:
+	@m=; for p in debhelper dh-dkms dpkg-dev; do \
+	    [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || m="$$m $$p"; done; \
+	if [ -n "$$m" ]; then apt-get install -y --no-install-recommends $$m; fi
+	rm -rf build/deb && mkdir -p $(DEB_TREE)/src
+	cp -r debian dkms.conf README.md $(DEB_TREE)/
+	cp src/*.c src/*.h src/Kbuild $(DEB_TREE)/src/
+	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc
+	rm -rf $(DEB_TREE)
+	@echo "built $(DEB)"
+
+# Installs the package built from this tree (prerm removes any earlier build of
+# the same version; postinst builds for the running and the newest kernel),
+# then makes sure DKMS built and installed it for KVER. Undo: apt-get remove
+# asyncloop-dkms. Stale 0.1 installs (earlier dkms-install) are removed first.
+dkms-install: deb
+	test -e /lib/modules/$(KVER)/build/Makefile || apt-get install -y --no-install-recommends linux-headers-$(KVER)
+	if [ -d /var/lib/dkms/asyncloop/0.1 ]; then dkms remove asyncloop/0.1 --all; fi
+	if ! dpkg -S /usr/src/asyncloop-0.1 >/dev/null 2>&1; then rm -rf /usr/src/asyncloop-0.1; fi
+	apt-get install -y --reinstall --no-install-recommends ./$(DEB)
+	dkms install asyncloop/$(ALOOP_VERSION) -k $(KVER)
+	dkms status asyncloop
+	modinfo -k $(KVER) -n loop
 
 clean:
 	rm -rf build

@@ -18,6 +18,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
+
 enum aloop_state {
 	ALOOP_UNBOUND,		/* no backing file; free for configuration */
 	ALOOP_BOUND,		/* backing file attached; I/O allowed */
@@ -92,10 +94,24 @@ int aloop_get_free(void);
 void aloop_remove_all(void);
 void aloop_rescan_partitions(struct aloop_device *lo);
 
+/* binding.c: attaching and detaching the backing file */
+sector_t aloop_file_sectors(struct file *file, loff_t offset,
+			    loff_t sizelimit);
+void aloop_set_size(struct aloop_device *lo, sector_t sectors);
+unsigned int aloop_default_block_size(struct file *file, bool dio);
+int aloop_update_limits(struct aloop_device *lo, unsigned int bsize);
+void aloop_update_dio(struct aloop_device *lo, bool want);
+struct file *aloop_swap_backing(struct aloop_device *lo, struct file *file);
+void aloop_set_info(struct aloop_device *lo, const struct loop_info64 *info);
+int aloop_bind(struct aloop_device *lo, struct file *file,
+	       const struct loop_info64 *info, u32 flags, unsigned int bsize);
+struct file *aloop_unbind(struct aloop_device *lo);
+void aloop_put_binding(struct file *file);
+
 /* config.c: ioctls on /dev/loopN */
-int aloop_ioctl(struct block_device *bdev, fmode_t mode, unsigned int cmd,
-		unsigned long arg);
-int aloop_compat_ioctl(struct block_device *bdev, fmode_t mode,
+int aloop_ioctl(struct block_device *bdev, aloop_mode_t mode,
+		unsigned int cmd, unsigned long arg);
+int aloop_compat_ioctl(struct block_device *bdev, aloop_mode_t mode,
 		       unsigned int cmd, unsigned long arg);
 
 /* io.c: request handling */
@@ -115,7 +131,8 @@ int aloop_lock(struct aloop_device *lo, bool global);
 void aloop_unlock(struct aloop_device *lo, bool global);
 int aloop_wait_rundown(struct aloop_device *lo);
 int aloop_clr_fd(struct aloop_device *lo);
-void aloop_release(struct gendisk *disk, fmode_t mode);
+int aloop_open(struct gendisk *disk);
+void aloop_release(struct gendisk *disk);
 void aloop_teardown_init_device(struct aloop_device *lo);
 int aloop_teardown_init(void);
 void aloop_teardown_exit(void);

@@ -2,7 +2,7 @@
 /*
  * asyncloop configuration: the ioctls of /dev/loopN.
  *
- * Errnos and flag rules follow the stock 6.1 driver so that losetup, mount,
+ * Errnos and flag rules follow the stock driver of the same kernel so that losetup, mount,
  * systemd and friends see no difference.  Every request is validated in
  * full before the device is changed, so a rejected call leaves the device
  * as it was.  Lock order: teardown.c.
@@ -13,33 +13,9 @@
 #include <linux/file.h>
 #include <linux/major.h>
 #include <linux/module.h>
-#include <linux/pagemap.h>
-#include <linux/statfs.h>
 #include <linux/uaccess.h>
 
 #include "aloop.h"
-
-/* Size in sectors of @file seen through @offset and @sizelimit. */
-static sector_t aloop_file_sectors(struct file *file, loff_t offset,
-				   loff_t sizelimit)
-{
-	loff_t size = i_size_read(file->f_mapping->host);
-
-	if (offset > 0)
-		size -= offset;
-	if (size < 0)
-		return 0;
-	if (sizelimit > 0 && sizelimit < size)
-		size = sizelimit;
-	return size >> SECTOR_SHIFT;
-}
-
-static void aloop_set_size(struct aloop_device *lo, sector_t sectors)
-{
-	/* tell udev even when the size did not change */
-	if (!set_capacity_and_notify(lo->disk, sectors))
-		kobject_uevent(&aloop_dev(lo)->kobj, KOBJ_CHANGE);
-}
 
 static bool aloop_is_loop_file(struct file *file)
 {
@@ -97,139 +73,54 @@ static int aloop_check_info(const struct loop_info64 *info)
 	return 0;
 }
 
-static void aloop_apply_info(struct aloop_device *lo,
-			     const struct loop_info64 *info)
-{
-	lo->offset = info->lo_offset;
-	lo->sizelimit = info->lo_sizelimit;
-	memcpy(lo->file_name, info->lo_file_name, LO_NAME_SIZE);
-	lo->file_name[LO_NAME_SIZE - 1] = 0;
-}
-
-static struct block_device *aloop_backing_bdev(struct file *file)
-{
-	struct inode *inode = file->f_mapping->host;
-
-	if (S_ISBLK(inode->i_mode))
-		return I_BDEV(inode);
-	return inode->i_sb->s_bdev;
-}
-
 /*
- * Direct I/O needs an O_DIRECT capable file, an offset aligned to the
- * backing logical block size and a loop block size at least that large.
+ * Block I/O goes through ->read_iter and ->write_iter of the backing file
+ * (refused up front, as stock 6.12 does; 6.1 failed the I/O instead).
  */
-static bool aloop_can_dio(struct aloop_device *lo, struct file *file)
+static int aloop_check_backing_ops(struct file *file)
 {
-	struct block_device *bb = aloop_backing_bdev(file);
-	unsigned short bsize;
-
-	if (!(file->f_mode & FMODE_CAN_ODIRECT))
-		return false;
-	if (!bb)
-		return true;
-	bsize = bdev_logical_block_size(bb);
-	return queue_logical_block_size(lo->disk->queue) >= bsize &&
-	       !(lo->offset & (bsize - 1));
+	if (!file->f_op->read_iter)
+		return -EINVAL;
+	if ((file->f_mode & FMODE_WRITE) && !file->f_op->write_iter)
+		return -EINVAL;
+	return 0;
 }
 
-/*
- * Switch between buffered and direct I/O.  Requests in flight were issued
- * in the old mode, so a bound device is frozen across the switch.
- */
-static void aloop_update_dio(struct aloop_device *lo, bool want)
+/* fget() the backing file of CONFIGURE/SET_FD/CHANGE_FD and check it. */
+static struct file *aloop_get_backing(unsigned int fd)
 {
-	bool use_dio = want && aloop_can_dio(lo, lo->backing);
-	bool bound = lo->state == ALOOP_BOUND;
+	struct file *file = fget(fd);
+	int err;
 
-	lockdep_assert_held(&lo->lock);
-	if (lo->use_dio == use_dio)
-		return;
-
-	/* the page cache must not hold data that direct reads would miss */
-	vfs_fsync(lo->backing, 0);
-	if (bound)
-		blk_mq_freeze_queue(lo->disk->queue);
-	lo->use_dio = use_dio;
-	if (use_dio)
-		lo->flags |= LO_FLAGS_DIRECT_IO;
-	else
-		lo->flags &= ~LO_FLAGS_DIRECT_IO;
-	if (bound)
-		blk_mq_unfreeze_queue(lo->disk->queue);
-}
-
-/*
- * Discard and write-zeroes map to fallocate() on the backing file, or to
- * the backing block device's zeroing.  A filesystem that lacks one of the
- * fallocate modes is found out on first use (io.c).
- */
-static void aloop_config_discard(struct aloop_device *lo)
-{
-	struct file *file = lo->backing;
-	struct inode *inode = file->f_mapping->host;
-	struct request_queue *q = lo->disk->queue;
-	u32 granularity = 0, max_sectors = 0;
-
-	if (S_ISBLK(inode->i_mode)) {
-		struct block_device *bb = I_BDEV(inode);
-
-		max_sectors = bdev_write_zeroes_sectors(bb);
-		granularity = bdev_discard_granularity(bb) ?:
-			      bdev_physical_block_size(bb);
-	} else if (file->f_op->fallocate) {
-		struct kstatfs sbuf;
-
-		if (!vfs_statfs(&file->f_path, &sbuf)) {
-			max_sectors = UINT_MAX >> SECTOR_SHIFT;
-			granularity = sbuf.f_bsize;
-		}
+	if (!file)
+		return ERR_PTR(-EBADF);
+	err = aloop_check_backing_ops(file);
+	if (err) {
+		fput(file);
+		return ERR_PTR(err);
 	}
-	q->limits.discard_granularity = max_sectors ? granularity : 0;
-	blk_queue_max_discard_sectors(q, max_sectors);
-	blk_queue_max_write_zeroes_sectors(q, max_sectors);
+	return file;
 }
 
-static void aloop_config_rotational(struct aloop_device *lo)
-{
-	struct block_device *bb = lo->backing->f_mapping->host->i_sb->s_bdev;
-
-	/* tmpfs and friends have no s_bdev */
-	if (!bb || bdev_nonrot(bb))
-		blk_queue_flag_set(QUEUE_FLAG_NONROT, lo->disk->queue);
-	else
-		blk_queue_flag_clear(QUEUE_FLAG_NONROT, lo->disk->queue);
-}
-
-static void aloop_set_block_limits(struct aloop_device *lo, unsigned int bs)
-{
-	struct request_queue *q = lo->disk->queue;
-
-	blk_queue_logical_block_size(q, bs);
-	blk_queue_physical_block_size(q, bs);
-	blk_queue_io_min(q, bs);
-}
-
-static int aloop_configure(struct aloop_device *lo, fmode_t mode,
+static int aloop_configure(struct aloop_device *lo, aloop_mode_t mode,
 			   struct block_device *bdev,
 			   const struct loop_config *config)
 {
 	const struct loop_info64 *info = &config->info;
 	struct file *file;
-	struct inode *inode;
 	unsigned int bsize;
 	bool is_loop, partscan;
 	u32 flags;
 	int err;
 
-	file = fget(config->fd);
-	if (!file)
-		return -EBADF;
+	file = aloop_get_backing(config->fd);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
 	is_loop = aloop_is_loop_file(file);
 
 	/* never change a device under its exclusive owner */
-	if (!(mode & FMODE_EXCL)) {
-		err = bd_prepare_to_claim(bdev, aloop_configure);
+	if (!(mode & ALOOP_OPEN_EXCL)) {
+		err = aloop_prepare_to_claim(bdev, aloop_configure);
 		if (err)
 			goto out_putf;
 	}
@@ -265,50 +156,25 @@ static int aloop_configure(struct aloop_device *lo, fmode_t mode,
 	if (err)
 		goto out_unlock;
 
-	/* validated: from here on the device changes and nothing fails */
-	inode = file->f_mapping->host;
 	flags = info->lo_flags;
-	if (!(file->f_mode & FMODE_WRITE) || !(mode & FMODE_WRITE) ||
+	if (!(file->f_mode & FMODE_WRITE) || !(mode & ALOOP_OPEN_WRITE) ||
 	    !file->f_op->write_iter)
 		flags |= LO_FLAGS_READ_ONLY;
 	if (aloop_part_shift)
 		flags |= LO_FLAGS_PARTSCAN;
-
-	if (config->block_size)
-		bsize = config->block_size;
-	else if ((file->f_flags & O_DIRECT) && inode->i_sb->s_bdev)
-		bsize = bdev_logical_block_size(inode->i_sb->s_bdev);
-	else
-		bsize = SECTOR_SIZE;
-
-	__module_get(THIS_MODULE);	/* dropped by the rundown */
+	/* an O_DIRECT backing file asks for direct I/O */
+	if (file->f_flags & O_DIRECT)
+		flags |= LO_FLAGS_DIRECT_IO;
+	bsize = config->block_size ?:
+		aloop_default_block_size(file, flags & LO_FLAGS_DIRECT_IO);
 
 	/* one uevent for the whole change, sent at the end */
 	dev_set_uevent_suppress(aloop_dev(lo), 1);
-	disk_force_media_change(lo->disk, DISK_EVENT_MEDIA_CHANGE);
-	set_disk_ro(lo->disk, flags & LO_FLAGS_READ_ONLY);
-
-	aloop_apply_info(lo, info);
-	lo->flags = flags & ~LO_FLAGS_DIRECT_IO;
-	lo->use_dio = false;
-	spin_lock(&lo->backing_lock);
-	lo->backing = file;
-	spin_unlock(&lo->backing_lock);
-	lo->saved_gfp = mapping_gfp_mask(file->f_mapping);
-	/* the backing fs must not recurse into the device to reclaim */
-	mapping_set_gfp_mask(file->f_mapping,
-			     lo->saved_gfp & ~(__GFP_IO | __GFP_FS));
-
-	if (!(flags & LO_FLAGS_READ_ONLY) && file->f_op->fsync)
-		blk_queue_write_cache(lo->disk->queue, true, false);
-	aloop_set_block_limits(lo, bsize);
-	aloop_config_discard(lo);
-	aloop_config_rotational(lo);
-	aloop_update_dio(lo, (flags & LO_FLAGS_DIRECT_IO) ||
-			 (file->f_flags & O_DIRECT));
-	aloop_sysfs_add(lo);
-	aloop_set_size(lo, aloop_file_sectors(file, lo->offset,
-					      lo->sizelimit));
+	err = aloop_bind(lo, file, info, flags, bsize);
+	if (err) {
+		dev_set_uevent_suppress(aloop_dev(lo), 0);
+		goto out_unlock;
+	}
 
 	/* aloop_validate_file() of a stacked device reads ->backing next */
 	smp_wmb();
@@ -323,14 +189,14 @@ static int aloop_configure(struct aloop_device *lo, fmode_t mode,
 
 	if (partscan)
 		aloop_rescan_partitions(lo);
-	if (!(mode & FMODE_EXCL))
+	if (!(mode & ALOOP_OPEN_EXCL))
 		bd_abort_claiming(bdev, aloop_configure);
 	return 0;
 
 out_unlock:
 	aloop_unlock(lo, is_loop);
 out_claim:
-	if (!(mode & FMODE_EXCL))
+	if (!(mode & ALOOP_OPEN_EXCL))
 		bd_abort_claiming(bdev, aloop_configure);
 out_putf:
 	fput(file);
@@ -348,9 +214,9 @@ static int aloop_change_fd(struct aloop_device *lo, struct block_device *bdev,
 	bool is_loop, partscan;
 	int err;
 
-	file = fget(fd);
-	if (!file)
-		return -EBADF;
+	file = aloop_get_backing(fd);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
 	is_loop = aloop_is_loop_file(file);
 
 	dev_set_uevent_suppress(aloop_dev(lo), 1);
@@ -366,21 +232,14 @@ static int aloop_change_fd(struct aloop_device *lo, struct block_device *bdev,
 	err = aloop_validate_file(file, bdev);
 	if (err)
 		goto out_unlock;
-	old = lo->backing;
 	err = -EINVAL;
 	if (aloop_file_sectors(file, lo->offset, lo->sizelimit) !=
-	    aloop_file_sectors(old, lo->offset, lo->sizelimit))
+	    aloop_file_sectors(lo->backing, lo->offset, lo->sizelimit))
 		goto out_unlock;
 
-	disk_force_media_change(lo->disk, DISK_EVENT_MEDIA_CHANGE);
+	aloop_force_media_change(lo->disk);
 	blk_mq_freeze_queue(lo->disk->queue);
-	mapping_set_gfp_mask(old->f_mapping, lo->saved_gfp);
-	spin_lock(&lo->backing_lock);
-	lo->backing = file;
-	spin_unlock(&lo->backing_lock);
-	lo->saved_gfp = mapping_gfp_mask(file->f_mapping);
-	mapping_set_gfp_mask(file->f_mapping,
-			     lo->saved_gfp & ~(__GFP_IO | __GFP_FS));
+	old = aloop_swap_backing(lo, file);
 	blk_mq_unfreeze_queue(lo->disk->queue);
 	aloop_update_dio(lo, lo->use_dio || (file->f_flags & O_DIRECT));
 	partscan = lo->flags & LO_FLAGS_PARTSCAN;
@@ -438,15 +297,15 @@ static int aloop_set_status(struct aloop_device *lo,
 
 	blk_mq_freeze_queue(lo->disk->queue);
 	old_flags = lo->flags;
-	aloop_apply_info(lo, info);
+	aloop_set_info(lo, info);
 	/* only settable flags may change; only clearable ones may go */
-	lo->flags = (old_flags & ~LOOP_SET_STATUS_SETTABLE_FLAGS) |
-		    (info->lo_flags & LOOP_SET_STATUS_SETTABLE_FLAGS) |
-		    (old_flags & ~LOOP_SET_STATUS_CLEARABLE_FLAGS);
+	WRITE_ONCE(lo->flags,
+		   (old_flags & ~LOOP_SET_STATUS_SETTABLE_FLAGS) |
+		   (info->lo_flags & LOOP_SET_STATUS_SETTABLE_FLAGS) |
+		   (old_flags & ~LOOP_SET_STATUS_CLEARABLE_FLAGS));
 	if (size_changed)
 		aloop_set_size(lo, aloop_file_sectors(lo->backing, lo->offset,
 						      lo->sizelimit));
-	aloop_config_discard(lo);
 	blk_mq_unfreeze_queue(lo->disk->queue);
 	/* the new offset may no longer suit direct I/O */
 	aloop_update_dio(lo, lo->use_dio);
@@ -606,13 +465,14 @@ static int aloop_set_direct_io(struct aloop_device *lo, unsigned long arg)
 	return lo->use_dio == !!arg ? 0 : -EINVAL;
 }
 
-static int aloop_set_block_size(struct aloop_device *lo, fmode_t mode,
+static int aloop_set_block_size(struct aloop_device *lo, aloop_mode_t mode,
 				struct block_device *bdev, unsigned long arg)
 {
+	long bsize;
 	int err;
 
-	if (!(mode & FMODE_EXCL)) {
-		err = bd_prepare_to_claim(bdev, aloop_set_block_size);
+	if (!(mode & ALOOP_OPEN_EXCL)) {
+		err = aloop_prepare_to_claim(bdev, aloop_set_block_size);
 		if (err)
 			return err;
 	}
@@ -622,21 +482,24 @@ static int aloop_set_block_size(struct aloop_device *lo, fmode_t mode,
 	err = -ENXIO;
 	if (lo->state != ALOOP_BOUND)
 		goto out_unlock;
-	err = blk_validate_block_size(arg);
-	if (err || queue_logical_block_size(lo->disk->queue) == arg)
+	bsize = aloop_block_size_arg(arg);
+	err = bsize < 0 ? bsize : 0;
+	if (!bsize)
+		bsize = aloop_default_block_size(lo->backing, lo->use_dio);
+	if (err || queue_logical_block_size(lo->disk->queue) == bsize)
 		goto out_unlock;
 
 	sync_blockdev(lo->disk->part0);
 	invalidate_bdev(lo->disk->part0);
 	blk_mq_freeze_queue(lo->disk->queue);
-	aloop_set_block_limits(lo, arg);
+	err = aloop_update_limits(lo, bsize);
 	blk_mq_unfreeze_queue(lo->disk->queue);
 	/* a smaller block size may rule out direct I/O */
 	aloop_update_dio(lo, lo->use_dio);
 out_unlock:
 	mutex_unlock(&lo->lock);
 out_claim:
-	if (!(mode & FMODE_EXCL))
+	if (!(mode & ALOOP_OPEN_EXCL))
 		bd_abort_claiming(bdev, aloop_set_block_size);
 	return err;
 }
@@ -665,24 +528,31 @@ static int aloop_simple_ioctl(struct aloop_device *lo, unsigned int cmd,
 	return err;
 }
 
-static bool aloop_may_change(fmode_t mode)
+/*
+ * The one permission check of /dev/loopN: commands that change a bound
+ * device need a writable open or CAP_SYS_ADMIN (also for 32-bit callers,
+ * which stock 6.1 let through).  CONFIGURE, SET_FD, CHANGE_FD and CLR_FD
+ * need none beyond the open, as in stock.
+ */
+static bool aloop_ioctl_permitted(unsigned int cmd, aloop_mode_t mode)
 {
-	return (mode & FMODE_WRITE) || capable(CAP_SYS_ADMIN);
+	switch (cmd) {
+	case LOOP_SET_STATUS:
+	case LOOP_SET_STATUS64:
+	case LOOP_SET_BLOCK_SIZE:
+	case LOOP_SET_CAPACITY:
+	case LOOP_SET_DIRECT_IO:
+		return (mode & ALOOP_OPEN_WRITE) || capable(CAP_SYS_ADMIN);
+	default:
+		return true;
+	}
 }
 
-/**
- * aloop_ioctl() - block_device_operations.ioctl of /dev/loopN
- * @bdev: the loop block device
- * @mode: open mode of the caller's file
- * @cmd: LOOP_* command
- * @arg: its argument
- *
- * Return: as stock 6.1; -EINVAL for an unknown command.
- */
-int aloop_ioctl(struct block_device *bdev, fmode_t mode, unsigned int cmd,
-		unsigned long arg)
+/* A permitted command; @arg is a user pointer where the command takes one. */
+static int aloop_dispatch(struct aloop_device *lo, struct block_device *bdev,
+			  aloop_mode_t mode, unsigned int cmd,
+			  unsigned long arg)
 {
-	struct aloop_device *lo = bdev->bd_disk->private_data;
 	void __user *argp = (void __user *)arg;
 	struct loop_config config;
 
@@ -701,29 +571,37 @@ int aloop_ioctl(struct block_device *bdev, fmode_t mode, unsigned int cmd,
 	case LOOP_CLR_FD:
 		return aloop_clr_fd(lo);
 	case LOOP_SET_STATUS:
-		if (!aloop_may_change(mode))
-			return -EPERM;
 		return aloop_set_status_old(lo, argp);
 	case LOOP_GET_STATUS:
 		return aloop_get_status_old(lo, argp);
 	case LOOP_SET_STATUS64:
-		if (!aloop_may_change(mode))
-			return -EPERM;
 		return aloop_set_status64(lo, argp);
 	case LOOP_GET_STATUS64:
 		return aloop_get_status64(lo, argp);
 	case LOOP_SET_BLOCK_SIZE:
-		if (!aloop_may_change(mode))
-			return -EPERM;
 		return aloop_set_block_size(lo, mode, bdev, arg);
-	case LOOP_SET_CAPACITY:
-	case LOOP_SET_DIRECT_IO:
-		if (!aloop_may_change(mode))
-			return -EPERM;
-		fallthrough;
 	default:
 		return aloop_simple_ioctl(lo, cmd, arg);
 	}
+}
+
+/**
+ * aloop_ioctl() - block_device_operations.ioctl of /dev/loopN
+ * @bdev: the loop block device
+ * @mode: open mode of the caller's file
+ * @cmd: LOOP_* command
+ * @arg: its argument
+ *
+ * Return: as stock; -EPERM without the permission a change needs,
+ * -EINVAL for an unknown command.
+ */
+int aloop_ioctl(struct block_device *bdev, aloop_mode_t mode,
+		unsigned int cmd, unsigned long arg)
+{
+	if (!aloop_ioctl_permitted(cmd, mode))
+		return -EPERM;
+	return aloop_dispatch(bdev->bd_disk->private_data, bdev, mode, cmd,
+			      arg);
 }
 
 #ifdef CONFIG_COMPAT
@@ -772,15 +650,15 @@ static int aloop_get_status_compat(struct aloop_device *lo,
 	return err;
 }
 
-int aloop_compat_ioctl(struct block_device *bdev, fmode_t mode,
+int aloop_compat_ioctl(struct block_device *bdev, aloop_mode_t mode,
 		       unsigned int cmd, unsigned long arg)
 {
 	struct aloop_device *lo = bdev->bd_disk->private_data;
 
+	if (!aloop_ioctl_permitted(cmd, mode))
+		return -EPERM;
 	switch (cmd) {
 	case LOOP_SET_STATUS:
-		if (!aloop_may_change(mode))
-			return -EPERM;
 		return aloop_set_status_compat(lo, compat_ptr(arg));
 	case LOOP_GET_STATUS:
 		return aloop_get_status_compat(lo, compat_ptr(arg));
@@ -795,7 +673,7 @@ int aloop_compat_ioctl(struct block_device *bdev, fmode_t mode,
 	case LOOP_CHANGE_FD:
 	case LOOP_SET_BLOCK_SIZE:
 	case LOOP_SET_DIRECT_IO:
-		return aloop_ioctl(bdev, mode, cmd, arg);
+		return aloop_dispatch(lo, bdev, mode, cmd, arg);
 	default:
 		return -ENOIOCTLCMD;
 	}

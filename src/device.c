@@ -21,6 +21,8 @@
 #include "aloop.h"
 
 #define ALOOP_FREE	XA_MARK_1	/* XA_MARK_0 tracks unused slots */
+/* request size cap: the block layer's historic default, as in stock */
+#define ALOOP_MAX_SECTORS	2560u
 
 static DEFINE_XARRAY_ALLOC(aloop_devices);
 static DEFINE_MUTEX(aloop_ctl_mutex);
@@ -51,9 +53,12 @@ static void aloop_free_disk(struct gendisk *disk)
 	kfree(lo);
 }
 
+ALOOP_DEFINE_BLOCK_OPS(aloop_open, aloop_release)
+
 static const struct block_device_operations aloop_fops = {
 	.owner		= THIS_MODULE,
-	.release	= aloop_release,
+	.open		= aloop_open_compat,
+	.release	= aloop_release_compat,
 	.ioctl		= aloop_ioctl,
 #ifdef CONFIG_COMPAT
 	.compat_ioctl	= aloop_compat_ioctl,
@@ -142,13 +147,12 @@ int aloop_add(int index)
 	if (err)
 		goto out_index;
 
-	disk = blk_mq_alloc_disk(&lo->tag_set, lo);
+	disk = ALOOP_ALLOC_DISK(&lo->tag_set, ALOOP_MAX_SECTORS, lo);
 	if (IS_ERR(disk)) {
 		err = PTR_ERR(disk);
 		goto out_tags;
 	}
 	lo->disk = disk;
-	blk_queue_max_hw_sectors(disk->queue, BLK_DEF_MAX_SECTORS);
 
 	/*
 	 * Partitions are scanned only for devices bound with PARTSCAN, unless

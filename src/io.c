@@ -207,27 +207,13 @@ static int aloop_rw_aio(struct aloop_device *lo, struct aloop_cmd *cmd,
 	cmd->iocb.ki_ioprio = req_get_ioprio(rq);
 
 	if (write)
-		ret = call_write_iter(file, &cmd->iocb, &iter);
+		ret = file->f_op->write_iter(&cmd->iocb, &iter);
 	else
-		ret = call_read_iter(file, &cmd->iocb, &iter);
+		ret = file->f_op->read_iter(&cmd->iocb, &iter);
 	/* once queued, @cmd may already be completed and reused */
 	if (ret != -EIOCBQUEUED)
 		aloop_aio_complete(&cmd->iocb, ret);
 	return 0;
-}
-
-/*
- * The backing file cannot do this fallocate mode: stop advertising the
- * operation so that the block layer falls back to writing zeroes (or
- * drops discards) instead of failing request after request.
- */
-static void aloop_disable_fallocate(struct aloop_device *lo, int mode)
-{
-	struct request_queue *q = lo->disk->queue;
-
-	blk_queue_max_write_zeroes_sectors(q, 0);
-	if (mode & FALLOC_FL_PUNCH_HOLE)
-		blk_queue_max_discard_sectors(q, 0);
 }
 
 static int aloop_fallocate(struct aloop_device *lo, struct request *rq,
@@ -241,7 +227,14 @@ static int aloop_fallocate(struct aloop_device *lo, struct request *rq,
 		ret = file->f_op->fallocate(file, mode | FALLOC_FL_KEEP_SIZE,
 					    pos, blk_rq_bytes(rq));
 	if (ret == -EOPNOTSUPP) {
-		aloop_disable_fallocate(lo, mode);
+		/*
+		 * The backing file cannot do this mode: stop advertising the
+		 * operation so that the block layer falls back to writing
+		 * zeroes (or drops discards) instead of failing request after
+		 * request.
+		 */
+		aloop_clear_zeroing(lo->disk->queue,
+				    mode & FALLOC_FL_PUNCH_HOLE);
 		/* the block layer retries; no error line in the log */
 		rq->rq_flags |= RQF_QUIET;
 	} else if (ret && ret != -EINVAL) {

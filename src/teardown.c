@@ -32,20 +32,24 @@
  *   RUNDOWN --rundown finished--> UNBOUND (lo->state_wait woken)
  *   UNBOUND --LOOP_CTL_REMOVE without openers, or rmmod--> DELETING (final)
  *
- * Only the task that moved a device to RUNDOWN runs its rundown, so the
- * rundown itself needs lo->lock only to publish the final state.  While a
+ * Only the task that moved a device to RUNDOWN runs its rundown.  It holds
+ * lo->lock while aloop_unbind() takes the binding apart and again to
+ * publish the final state; ioctls in between see RUNDOWN.  ->open fails
+ * with ENXIO in RUNDOWN and DELETING (aloop_open()).  While a
  * device is in RUNDOWN, LOOP_CONFIGURE/LOOP_SET_FD and LOOP_CTL_GET_FREE wait
  * (killable) for it to finish instead of failing or allocating a new device.
  *
  * Lock order (outer first)
  * ------------------------
  *
- *   disk->open_mutex            block layer; held around ->release
+ *   disk->open_mutex            block layer; held around ->open and
+ *                               ->release, and taken by LOOP_CLR_FD
  *     aloop_validate_mutex      LOOP_CLR_FD, and configure/change_fd when
  *                               the new backing file is a loop device
  *       lo->lock                state and configuration of one device
  *         lo->backing_lock      backing file pointer vs. sysfs readers
  *         lo->work_lock         I/O list (io.c), also taken from queue_rq
+ *         q->limits_lock        block layer (6.11+), aloop_apply_limits()
  *
  *   aloop_ctl_mutex (device.c) guards the index and is never held together
  *   with any of the locks above.
@@ -53,7 +57,7 @@
  * Rules that keep the graph acyclic:
  *  - disk->open_mutex is never taken with lo->lock or aloop_validate_mutex
  *    held (partition rescans happen after both are dropped);
- *  - the rundown runs with no lock held at all, and it never flushes or
+ *  - the rundown starts with no lock held, and it never flushes or
  *    destroys a workqueue: it waits for the device's own in-flight counter
  *    (io.c), which I/O completion decrements without taking any lock;
  *  - the backing file is released (fput) after every lock was dropped,
@@ -64,7 +68,6 @@
 #include <linux/file.h>
 #include <linux/lockdep.h>
 #include <linux/module.h>
-#include <linux/pagemap.h>
 #include <linux/sched.h>
 
 #include "aloop.h"
@@ -121,26 +124,12 @@ int aloop_pending_rundowns(void)
 	return atomic_read(&aloop_rundowns_pending);
 }
 
-static void aloop_release_backing(struct file *file)
-{
-	/*
-	 * A kernel thread has no task work: plain fput() would defer the
-	 * final __fput() to yet another worker, and the backing filesystem
-	 * would stay busy after the rundown reported the device unbound.
-	 */
-	if (current->flags & PF_KTHREAD)
-		__fput_sync(file);
-	else
-		fput(file);
-}
-
 /*
  * Detach the backing file of a device in RUNDOWN.  The caller moved the
  * device to RUNDOWN and holds no lock.
  */
 static void aloop_rundown(struct aloop_device *lo)
 {
-	struct request_queue *q = lo->disk->queue;
 	struct file *file;
 	bool partscan;
 
@@ -152,43 +141,25 @@ static void aloop_rundown(struct aloop_device *lo)
 	/* new requests fail from now on; wait for those already admitted */
 	aloop_io_drain(lo);
 
-	spin_lock(&lo->backing_lock);
-	file = lo->backing;
-	lo->backing = NULL;
-	spin_unlock(&lo->backing_lock);
-
-	mapping_set_gfp_mask(file->f_mapping, lo->saved_gfp);
+	mutex_lock(&lo->lock);
+	file = aloop_unbind(lo);
 	partscan = lo->flags & LO_FLAGS_PARTSCAN;
-	lo->offset = 0;
-	lo->sizelimit = 0;
-	lo->use_dio = false;
-	memset(lo->file_name, 0, sizeof(lo->file_name));
+	mutex_unlock(&lo->lock);
 
-	blk_queue_write_cache(q, false, false);
-	blk_queue_logical_block_size(q, SECTOR_SIZE);
-	blk_queue_physical_block_size(q, SECTOR_SIZE);
-	blk_queue_io_min(q, SECTOR_SIZE);
-	blk_queue_max_discard_sectors(q, 0);
-	blk_queue_max_write_zeroes_sectors(q, 0);
-	invalidate_disk(lo->disk);
-
-	aloop_sysfs_del(lo);
 	kobject_uevent(&aloop_dev(lo)->kobj, KOBJ_CHANGE);
-	disk_force_media_change(lo->disk, DISK_EVENT_MEDIA_CHANGE);
+	aloop_force_media_change(lo->disk);
 	if (partscan)
 		aloop_rescan_partitions(lo);
 	if (!aloop_part_shift)
 		set_bit(GD_SUPPRESS_PART_SCAN, &lo->disk->state);
 
 	mutex_lock(&lo->lock);
-	lo->flags = 0;
+	WRITE_ONCE(lo->flags, 0);
 	aloop_set_state(lo, ALOOP_UNBOUND);
 	mutex_unlock(&lo->lock);
 	wake_up_all(&lo->state_wait);
 
-	aloop_release_backing(file);
-	/* the reference a bound device holds, taken in configure */
-	module_put(THIS_MODULE);
+	aloop_put_binding(file);
 }
 
 /*
@@ -250,39 +221,73 @@ static void aloop_defer_rundown(struct aloop_device *lo)
  */
 int aloop_clr_fd(struct aloop_device *lo)
 {
+	struct mutex *open_mutex = &lo->disk->open_mutex;
 	int err;
 
 	/*
-	 * aloop_validate_mutex makes a concurrent configure that found this
-	 * device as its backing file see the state change.
+	 * open_mutex keeps the opener count stable until the state says
+	 * RUNDOWN, from when aloop_open() refuses newcomers: the only opener
+	 * stays the only one.  aloop_validate_mutex makes a concurrent
+	 * configure that found this device as its backing file see the
+	 * state change.
 	 */
-	err = aloop_lock(lo, true);
+	err = mutex_lock_killable(open_mutex);
 	if (err)
 		return err;
-	if (lo->state != ALOOP_BOUND) {
-		aloop_unlock(lo, true);
-		return -ENXIO;
-	}
+	err = aloop_lock(lo, true);
+	if (err)
+		goto out_open;
+	err = -ENXIO;
+	if (lo->state != ALOOP_BOUND)
+		goto out_unlock;
+	err = 0;
 	if (disk_openers(lo->disk) > 1) {
-		lo->flags |= LO_FLAGS_AUTOCLEAR;
-		aloop_unlock(lo, true);
-		return 0;
+		WRITE_ONCE(lo->flags, lo->flags | LO_FLAGS_AUTOCLEAR);
+		goto out_unlock;
 	}
 	aloop_set_state(lo, ALOOP_RUNDOWN);
 	aloop_unlock(lo, true);
+	mutex_unlock(open_mutex);
 
 	aloop_rundown(lo);
 	return 0;
+
+out_unlock:
+	aloop_unlock(lo, true);
+out_open:
+	mutex_unlock(open_mutex);
+	return err;
+}
+
+/**
+ * aloop_open() - block_device_operations.open
+ * @disk: the loop disk
+ *
+ * Refuses openers while the device is being detached or deleted, as stock
+ * does since 6.11: an opener such as udev's blkid would otherwise scan the
+ * partitions of a device that is losing its backing file.  Runs under
+ * disk->open_mutex, which the state change to RUNDOWN holds too.
+ *
+ * Return: 0, or -ENXIO during rundown or deletion.
+ */
+int aloop_open(struct gendisk *disk)
+{
+	struct aloop_device *lo = disk->private_data;
+	enum aloop_state state;
+
+	lockdep_assert_held(&disk->open_mutex);
+	/* pairs with WRITE_ONCE() in aloop_set_state() */
+	state = READ_ONCE(lo->state);
+	return state == ALOOP_RUNDOWN || state == ALOOP_DELETING ? -ENXIO : 0;
 }
 
 /**
  * aloop_release() - block_device_operations.release
  * @disk: the loop disk
- * @mode: open mode of the closing opener
  *
  * Runs under disk->open_mutex: never tear down here, only mark and defer.
  */
-void aloop_release(struct gendisk *disk, fmode_t mode)
+void aloop_release(struct gendisk *disk)
 {
 	struct aloop_device *lo = disk->private_data;
 	bool rundown = false;

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * asyncloop binding: what ties a backing file to a loop device.
+ *
+ * aloop_bind() and aloop_unbind() are the one pair that sets up and takes
+ * down everything a bound device holds: the backing file and its gfp mask,
+ * the configuration, the queue limits, the read-only flag, the size, the
+ * sysfs directory and the module reference.  Configure (config.c) and the
+ * rundown (teardown.c) only sequence around them.  The queue limits of a
+ * binding are computed in one place, aloop_limits_for(), and applied in one
+ * update (atomic on kernels with the queue_limits API, see compat.h).
+ */
+
+#include <linux/file.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/statfs.h>
+
+#include "aloop.h"
+
+/**
+ * aloop_file_sectors() - size in sectors of @file seen through a window
+ * @file: the backing file
+ * @offset: start of the window in the file
+ * @sizelimit: length of the window, 0 for "to the end"
+ */
+sector_t aloop_file_sectors(struct file *file, loff_t offset, loff_t sizelimit)
+{
+	loff_t size = i_size_read(file->f_mapping->host);
+
+	if (offset > 0)
+		size -= offset;
+	if (size < 0)
+		return 0;
+	if (sizelimit > 0 && sizelimit < size)
+		size = sizelimit;
+	return size >> SECTOR_SHIFT;
+}
+
+void aloop_set_size(struct aloop_device *lo, sector_t sectors)
+{
+	/* tell udev even when the size did not change */
+	if (!set_capacity_and_notify(lo->disk, sectors))
+		kobject_uevent(&aloop_dev(lo)->kobj, KOBJ_CHANGE);
+}
+
+/* The block device under @file, if there is one. */
+static struct block_device *aloop_backing_bdev(struct file *file)
+{
+	struct inode *inode = file->f_mapping->host;
+
+	if (S_ISBLK(inode->i_mode))
+		return I_BDEV(inode);
+	return inode->i_sb->s_bdev;
+}
+
+/**
+ * aloop_default_block_size() - block size of a binding that asked for none
+ * @file: the backing file
+ * @dio: direct I/O is wanted
+ *
+ * Direct I/O needs at least the backing device's logical block size.
+ */
+unsigned int aloop_default_block_size(struct file *file, bool dio)
+{
+	struct block_device *bb = aloop_backing_bdev(file);
+
+	return dio && bb ? bdev_logical_block_size(bb) : SECTOR_SIZE;
+}
+
+/*
+ * Discard and write-zeroes map to fallocate() on the backing file, or to
+ * the backing block device's zeroing.  A filesystem that lacks one of the
+ * fallocate modes is found out on first use (io.c).
+ */
+static void aloop_limits_for(struct file *file, u32 flags, unsigned int bsize,
+			     struct aloop_limits *l)
+{
+	struct inode *inode = file->f_mapping->host;
+	struct block_device *bb = aloop_backing_bdev(file);
+	u32 granularity = 0, max_sectors = 0;
+
+	if (S_ISBLK(inode->i_mode)) {
+		max_sectors = bdev_write_zeroes_sectors(bb);
+		granularity = bdev_discard_granularity(bb) ?:
+			      bdev_physical_block_size(bb);
+	} else if (file->f_op->fallocate) {
+		struct kstatfs sbuf;
+
+		if (!vfs_statfs(&file->f_path, &sbuf)) {
+			max_sectors = UINT_MAX >> SECTOR_SHIFT;
+			granularity = sbuf.f_bsize;
+		}
+	}
+	l->bsize = bsize;
+	l->max_zero_sectors = max_sectors;
+	l->max_discard_sectors = max_sectors;
+	l->discard_granularity = max_sectors ? granularity : 0;
+	l->write_cache = !(flags & LO_FLAGS_READ_ONLY) && file->f_op->fsync;
+	/* tmpfs and friends have no block device: not rotational */
+	l->rotational = bb && !bdev_nonrot(bb);
+}
+
+/**
+ * aloop_update_limits() - recompute the queue limits of a bound device
+ * @lo: the device, lo->lock held and the queue frozen
+ * @bsize: the new block size
+ *
+ * Return: 0, or -EINVAL if the block layer refuses the limits (nothing
+ * changed then).
+ */
+int aloop_update_limits(struct aloop_device *lo, unsigned int bsize)
+{
+	struct aloop_limits l;
+
+	lockdep_assert_held(&lo->lock);
+	aloop_limits_for(lo->backing, lo->flags, bsize, &l);
+	return aloop_apply_limits(lo->disk->queue, &l);
+}
+
+/*
+ * Direct I/O needs an O_DIRECT capable file, an offset aligned to the
+ * backing logical block size and a loop block size at least that large.
+ */
+static bool aloop_can_dio(struct aloop_device *lo, struct file *file)
+{
+	struct block_device *bb = aloop_backing_bdev(file);
+	unsigned short bsize;
+
+	if (!(file->f_mode & FMODE_CAN_ODIRECT))
+		return false;
+	if (!bb)
+		return true;
+	bsize = bdev_logical_block_size(bb);
+	return queue_logical_block_size(lo->disk->queue) >= bsize &&
+	       !(lo->offset & (bsize - 1));
+}
+
+/**
+ * aloop_update_dio() - switch between buffered and direct I/O
+ * @lo: the device, lo->lock held
+ * @want: direct I/O is asked for
+ *
+ * Requests in flight were issued in the old mode, so a bound device is
+ * frozen across the switch.
+ */
+void aloop_update_dio(struct aloop_device *lo, bool want)
+{
+	bool use_dio = want && aloop_can_dio(lo, lo->backing);
+	bool bound = lo->state == ALOOP_BOUND;
+
+	lockdep_assert_held(&lo->lock);
+	if (lo->use_dio == use_dio)
+		return;
+
+	/* the page cache must not hold data that direct reads would miss */
+	vfs_fsync(lo->backing, 0);
+	if (bound)
+		blk_mq_freeze_queue(lo->disk->queue);
+	lo->use_dio = use_dio;
+	if (use_dio)
+		lo->flags |= LO_FLAGS_DIRECT_IO;
+	else
+		lo->flags &= ~LO_FLAGS_DIRECT_IO;
+	if (bound)
+		blk_mq_unfreeze_queue(lo->disk->queue);
+}
+
+/**
+ * aloop_swap_backing() - publish a new backing file, restore the old one
+ * @lo: the device, lo->lock held
+ * @file: the new backing file, or NULL
+ *
+ * The backing file's mapping must not recurse into the device to reclaim
+ * memory while it is bound, so its gfp mask loses __GFP_IO and __GFP_FS;
+ * the old file gets its mask back.
+ *
+ * Return: the old backing file, or NULL.
+ */
+struct file *aloop_swap_backing(struct aloop_device *lo, struct file *file)
+{
+	struct file *old = lo->backing;
+
+	lockdep_assert_held(&lo->lock);
+	if (old)
+		mapping_set_gfp_mask(old->f_mapping, lo->saved_gfp);
+	spin_lock(&lo->backing_lock);
+	lo->backing = file;
+	spin_unlock(&lo->backing_lock);
+	if (file) {
+		lo->saved_gfp = mapping_gfp_mask(file->f_mapping);
+		mapping_set_gfp_mask(file->f_mapping,
+				     lo->saved_gfp & ~(__GFP_IO | __GFP_FS));
+	}
+	return old;
+}
+
+/**
+ * aloop_set_info() - take the caller-settable part of @info
+ * @lo: the device, lo->lock held
+ * @info: validated offset, sizelimit and file name
+ */
+void aloop_set_info(struct aloop_device *lo, const struct loop_info64 *info)
+{
+	lockdep_assert_held(&lo->lock);
+	/* lockless readers: sysfs.c */
+	WRITE_ONCE(lo->offset, info->lo_offset);
+	WRITE_ONCE(lo->sizelimit, info->lo_sizelimit);
+	memcpy(lo->file_name, info->lo_file_name, LO_NAME_SIZE);
+	lo->file_name[LO_NAME_SIZE - 1] = 0;
+}
+
+/**
+ * aloop_bind() - attach @file to an unbound device
+ * @lo: the device, lo->lock held, state ALOOP_UNBOUND
+ * @file: the validated backing file; the binding owns this reference
+ * @info: validated offset, sizelimit and name
+ * @flags: the final LO_FLAGS_* (LO_FLAGS_DIRECT_IO asks for direct I/O)
+ * @bsize: validated block size
+ *
+ * Everything is checked before anything changes: on error the device is
+ * as it was and the caller still owns @file.
+ *
+ * Return: 0, or -EINVAL if the block layer refuses the limits.
+ */
+int aloop_bind(struct aloop_device *lo, struct file *file,
+	       const struct loop_info64 *info, u32 flags, unsigned int bsize)
+{
+	struct aloop_limits l;
+	int err;
+
+	lockdep_assert_held(&lo->lock);
+	WARN_ON_ONCE(lo->state != ALOOP_UNBOUND || lo->backing);
+
+	/* unbound, so nothing is in flight: no freeze needed */
+	aloop_limits_for(file, flags, bsize, &l);
+	err = aloop_apply_limits(lo->disk->queue, &l);
+	if (err)
+		return err;
+
+	__module_get(THIS_MODULE);	/* dropped by aloop_put_binding() */
+	aloop_force_media_change(lo->disk);
+	set_disk_ro(lo->disk, flags & LO_FLAGS_READ_ONLY);
+	aloop_set_info(lo, info);
+	WRITE_ONCE(lo->flags, flags & ~LO_FLAGS_DIRECT_IO);
+	lo->use_dio = false;
+	aloop_swap_backing(lo, file);
+	aloop_update_dio(lo, flags & LO_FLAGS_DIRECT_IO);
+	aloop_sysfs_add(lo);
+	aloop_set_size(lo, aloop_file_sectors(file, lo->offset, lo->sizelimit));
+	return 0;
+}
+
+/**
+ * aloop_unbind() - undo aloop_bind() on a device in rundown
+ * @lo: the device; no request is in flight any more
+ *
+ * Return: the backing file, for aloop_put_binding() once no lock is held.
+ */
+struct file *aloop_unbind(struct aloop_device *lo)
+{
+	struct request_queue *q = lo->disk->queue;
+	struct aloop_limits l = {
+		.bsize = SECTOR_SIZE,
+		/* as both stock drivers: an unbound device keeps it */
+		.rotational = !blk_queue_nonrot(q),
+	};
+	struct file *file;
+
+	lockdep_assert_held(&lo->lock);
+	WARN_ON_ONCE(lo->state != ALOOP_RUNDOWN);
+
+	file = aloop_swap_backing(lo, NULL);
+	WRITE_ONCE(lo->offset, 0);
+	WRITE_ONCE(lo->sizelimit, 0);
+	lo->use_dio = false;
+	memset(lo->file_name, 0, sizeof(lo->file_name));
+	/* default limits are always valid */
+	WARN_ON_ONCE(aloop_apply_limits(q, &l));
+	invalidate_disk(lo->disk);
+	aloop_sysfs_del(lo);
+	return file;
+}
+
+/**
+ * aloop_put_binding() - release what aloop_unbind() handed back
+ * @file: the old backing file
+ *
+ * Called with no lock held: the final __fput() may take locks of the
+ * backing filesystem.
+ */
+void aloop_put_binding(struct file *file)
+{
+	/*
+	 * A kernel thread has no task work: plain fput() would defer the
+	 * final __fput() to yet another worker, and the backing filesystem
+	 * would stay busy after the rundown reported the device unbound.
+	 */
+	if (current->flags & PF_KTHREAD)
+		__fput_sync(file);
+	else
+		fput(file);
+	/* the reference a bound device holds, taken in aloop_bind() */
+	module_put(THIS_MODULE);
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * asyncloop - the block layer API differences between the supported kernels
+ * (Debian's 6.1 and 6.12), keyed on the feature, in this file only.  The
+ * logic files call the aloop_* helpers below and read the same for both.
+ */
+#ifndef ALOOP_COMPAT_H
+#define ALOOP_COMPAT_H
+
+#include <linux/blkdev.h>
+#include <linux/version.h>
+
+/*
+ * 6.5: blk_mode_t and BLK_OPEN_* replace fmode_t for block devices;
+ * ->open takes the gendisk, ->release loses its mode, bd_prepare_to_claim()
+ * takes holder ops, disk_force_media_change() loses its event mask.
+ */
+#define ALOOP_HAVE_BLK_MODE	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0))
+/* 6.11: atomic queue_limits updates, with features (write cache, rotational) */
+#define ALOOP_HAVE_LIMITS_API	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0))
+
+#if ALOOP_HAVE_BLK_MODE
+typedef blk_mode_t aloop_mode_t;
+#define ALOOP_OPEN_WRITE	BLK_OPEN_WRITE
+#define ALOOP_OPEN_EXCL		BLK_OPEN_EXCL
+
+#define ALOOP_DEFINE_BLOCK_OPS(open_fn, release_fn)			\
+	static int open_fn##_compat(struct gendisk *disk, blk_mode_t mode) \
+	{								\
+		return open_fn(disk);					\
+	}								\
+	static void release_fn##_compat(struct gendisk *disk)		\
+	{								\
+		release_fn(disk);					\
+	}
+
+static inline int aloop_prepare_to_claim(struct block_device *bdev,
+					 void *holder)
+{
+	return bd_prepare_to_claim(bdev, holder, NULL);
+}
+
+static inline void aloop_force_media_change(struct gendisk *disk)
+{
+	disk_force_media_change(disk);
+}
+#else
+typedef fmode_t aloop_mode_t;
+#define ALOOP_OPEN_WRITE	FMODE_WRITE
+#define ALOOP_OPEN_EXCL		FMODE_EXCL
+
+#define ALOOP_DEFINE_BLOCK_OPS(open_fn, release_fn)			\
+	static int open_fn##_compat(struct block_device *bdev, fmode_t mode) \
+	{								\
+		return open_fn(bdev->bd_disk);				\
+	}								\
+	static void release_fn##_compat(struct gendisk *disk, fmode_t mode) \
+	{								\
+		release_fn(disk);					\
+	}
+
+static inline int aloop_prepare_to_claim(struct block_device *bdev,
+					 void *holder)
+{
+	return bd_prepare_to_claim(bdev, holder);
+}
+
+static inline void aloop_force_media_change(struct gendisk *disk)
+{
+	disk_force_media_change(disk, DISK_EVENT_MEDIA_CHANGE);
+}
+#endif
+
+/**
+ * struct aloop_limits - the queue limits a binding decides
+ * @bsize: logical and physical block size and minimum I/O size
+ * @max_zero_sectors: write-zeroes limit; 0 = not supported
+ * @max_discard_sectors: discard limit; 0 = not supported
+ * @discard_granularity: bytes, meaningful with @max_discard_sectors
+ * @write_cache: the backing file can flush (REQ_OP_FLUSH is sent)
+ * @rotational: the backing storage is rotational
+ */
+struct aloop_limits {
+	unsigned int	bsize;
+	unsigned int	max_zero_sectors;
+	unsigned int	max_discard_sectors;
+	unsigned int	discard_granularity;
+	bool		write_cache;
+	bool		rotational;
+};
+
+#if ALOOP_HAVE_LIMITS_API
+/* Queue limits of a new device: only the request size is ours to set. */
+#define ALOOP_ALLOC_DISK(set, max_sectors, data) ({			\
+	struct queue_limits lim_ = { .max_hw_sectors = (max_sectors) }; \
+									\
+	blk_mq_alloc_disk(set, &lim_, data);				\
+})
+
+/* One atomic update; the block layer validates it as a whole. */
+static inline int aloop_apply_limits(struct request_queue *q,
+				     const struct aloop_limits *l)
+{
+	struct queue_limits lim = queue_limits_start_update(q);
+
+	lim.logical_block_size = l->bsize;
+	lim.physical_block_size = l->bsize;
+	lim.io_min = l->bsize;
+	lim.max_write_zeroes_sectors = l->max_zero_sectors;
+	lim.max_hw_discard_sectors = l->max_discard_sectors;
+	lim.discard_granularity = l->discard_granularity;
+	lim.features &= ~(BLK_FEAT_WRITE_CACHE | BLK_FEAT_ROTATIONAL);
+	if (l->write_cache)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	if (l->rotational)
+		lim.features |= BLK_FEAT_ROTATIONAL;
+	return queue_limits_commit_update(q, &lim);
+}
+
+static inline void aloop_clear_zeroing(struct request_queue *q, bool discard)
+{
+	struct queue_limits lim = queue_limits_start_update(q);
+
+	lim.max_write_zeroes_sectors = 0;
+	if (discard) {
+		lim.max_hw_discard_sectors = 0;
+		lim.discard_granularity = 0;
+	}
+	queue_limits_commit_update(q, &lim);
+}
+
+/*
+ * LOOP_SET_BLOCK_SIZE as stock 6.12 reads it: the block layer validates
+ * limits, the value is taken as an unsigned int and 0 asks for the default.
+ * Return: the block size, 0 for the default, or -EINVAL.
+ */
+static inline long aloop_block_size_arg(unsigned long arg)
+{
+	unsigned int bsize = arg;
+
+	return bsize ? blk_validate_block_size(bsize) ?: bsize : 0;
+}
+#else
+#define ALOOP_ALLOC_DISK(set, max_sectors, data) ({			\
+	struct gendisk *disk_ = blk_mq_alloc_disk(set, data);		\
+									\
+	if (!IS_ERR(disk_))						\
+		blk_queue_max_hw_sectors(disk_->queue, max_sectors);	\
+	disk_;								\
+})
+
+/* The setters one by one: the caller freezes the queue if it is live. */
+static inline int aloop_apply_limits(struct request_queue *q,
+				     const struct aloop_limits *l)
+{
+	blk_queue_logical_block_size(q, l->bsize);
+	blk_queue_physical_block_size(q, l->bsize);
+	blk_queue_io_min(q, l->bsize);
+	blk_queue_max_write_zeroes_sectors(q, l->max_zero_sectors);
+	blk_queue_max_discard_sectors(q, l->max_discard_sectors);
+	q->limits.discard_granularity = l->discard_granularity;
+	blk_queue_write_cache(q, l->write_cache, false);
+	if (l->rotational)
+		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
+	else
+		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	return 0;
+}
+
+static inline void aloop_clear_zeroing(struct request_queue *q, bool discard)
+{
+	blk_queue_max_write_zeroes_sectors(q, 0);
+	if (discard)
+		blk_queue_max_discard_sectors(q, 0);
+}
+
+/* LOOP_SET_BLOCK_SIZE as stock 6.1 reads it: 0 is invalid too. */
+static inline long aloop_block_size_arg(unsigned long arg)
+{
+	return blk_validate_block_size(arg) ?: arg;
+}
+#endif
+
+#endif /* ALOOP_COMPAT_H */

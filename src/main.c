@@ -151,6 +151,8 @@ module_exit(aloop_exit);
 
 MODULE_DESCRIPTION("Loopback block device with synchronous-looking asynchronous teardown");
 MODULE_LICENSE("GPL");
+/* DKMS replaces the stock module only when the versions differ */
+MODULE_VERSION(ALOOP_VERSION);
 MODULE_ALIAS_BLOCKDEV_MAJOR(LOOP_MAJOR);
 MODULE_ALIAS_MISCDEV(LOOP_CTRL_MINOR);
 MODULE_ALIAS("devname:loop-control");

@@ -8,19 +8,33 @@
 #define ALOOP_COMPAT_H
 
 #include <linux/blkdev.h>
-#include <linux/version.h>
 
 /*
- * 6.5: blk_mode_t and BLK_OPEN_* replace fmode_t for block devices;
- * ->open takes the gendisk, ->release loses its mode, bd_prepare_to_claim()
- * takes holder ops, disk_force_media_change() loses its event mask.
+ * Each feature is detected by a macro that arrived with it, not by the
+ * kernel version:
+ *
+ * BLK_OPEN_EXCL (6.5): blk_mode_t and BLK_OPEN_* replace fmode_t for block
+ * devices; ->open takes the gendisk, ->release loses its mode,
+ * bd_prepare_to_claim() takes holder ops, disk_force_media_change() loses
+ * its event mask.
+ *
+ * BLK_FEAT_ROTATIONAL (6.11): queue limits are changed in one atomic,
+ * validated update and carry the features (write cache, rotational);
+ * blk_mq_alloc_disk() takes the initial limits.
  */
-#define ALOOP_HAVE_BLK_MODE	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0))
-/* 6.11: atomic queue_limits updates, with features (write cache, rotational) */
-#define ALOOP_HAVE_LIMITS_API	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0))
+#ifdef BLK_OPEN_EXCL
+#define ALOOP_HAVE_BLK_MODE	1
+#else
+#define ALOOP_HAVE_BLK_MODE	0
+#endif
+#ifdef BLK_FEAT_ROTATIONAL
+#define ALOOP_HAVE_LIMITS_API	1
+#else
+#define ALOOP_HAVE_LIMITS_API	0
+#endif
 
 #if ALOOP_HAVE_BLK_MODE
-typedef blk_mode_t aloop_mode_t;
+#define aloop_mode_t		blk_mode_t
 #define ALOOP_OPEN_WRITE	BLK_OPEN_WRITE
 #define ALOOP_OPEN_EXCL		BLK_OPEN_EXCL
 
@@ -45,7 +59,7 @@ static inline void aloop_force_media_change(struct gendisk *disk)
 	disk_force_media_change(disk);
 }
 #else
-typedef fmode_t aloop_mode_t;
+#define aloop_mode_t		fmode_t
 #define ALOOP_OPEN_WRITE	FMODE_WRITE
 #define ALOOP_OPEN_EXCL		FMODE_EXCL
 

@@ -21,13 +21,6 @@
 #include "kselftest_harness.h"
 #include "fixture.h"
 
-static bool driver_is_ours(void)
-{
-	const char *d = getenv("ASYNCLOOP_DRIVER");
-
-	return d && !strcmp(d, "ours");
-}
-
 static void check_zero(struct __test_metadata *_metadata, int fd, off_t off, size_t len)
 {
 	static uint8_t buf[1 << 16];
@@ -67,7 +60,7 @@ TEST_F(loopdev, zeroout_on_tmpfs_zeroes)
 	check_pat(_metadata, self->bfd, 0, 65536);
 	check_pat(_metadata, self->bfd, 131072, 65536);
 	check_pat(_metadata, self->bfd, 327680, 65536);
-	if (driver_is_ours())
+	if (lt_driver_is_ours())
 		ASSERT_EQ(0ull, wz1) TH_LOG("ours stops advertising write-zeroes on tmpfs");
 }
 
@@ -120,7 +113,7 @@ TEST_F(loopdev, write_to_full_backing_fs)
 	       err ? strerrorname_np(err) : "none");
 	ASSERT_NE(0, err);
 	ASSERT_LE(off, 256 << 10);
-	if (driver_is_ours()) {
+	if (lt_driver_is_ours()) {
 		ASSERT_EQ(ENOSPC, err);	/* passed through */
 	} else {
 		ASSERT_EQ(EIO, err);	/* stock maps every error to EIO */

@@ -25,13 +25,6 @@
 #include "kselftest_harness.h"
 #include "fixture.h"
 
-static bool driver_is_ours(void)
-{
-	const char *d = getenv("ASYNCLOOP_DRIVER");
-
-	return d && !strcmp(d, "ours");
-}
-
 static int old_status(int fd, struct loop_info *i)
 {
 	memset(i, 0, sizeof(*i));
@@ -274,7 +267,7 @@ TEST_F(loopdev, permission_checks)
 	ASSERT_RET(-EPERM, nocap_call(self->idx, LOOP_SET_DIRECT_IO));
 	ASSERT_UNCHANGED(self->idx, self->fd, &before);
 	r = nocap_call(self->idx, LOOP_SET_STATUS);
-	if (driver_is_ours()) {
+	if (lt_driver_is_ours()) {
 		/* deliberate: the compat LOOP_SET_STATUS checks like the native one */
 		ASSERT_RET(-EPERM, r);
 		ASSERT_UNCHANGED(self->idx, self->fd, &before);

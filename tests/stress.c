@@ -247,8 +247,7 @@ TEST_F_TIMEOUT(stress, random_ops, 3600)
 {
 	long secs = env_long("ALOOP_STRESS_SECS", 60);
 	int procs = (int)env_long("ALOOP_STRESS_PROCS", 4);
-	const char *driver = getenv("ASYNCLOOP_DRIVER");
-	bool ours = driver && !strcmp(driver, "ours");
+	bool ours = lt_driver_is_ours();
 	struct counts *c, total;
 	unsigned long all_ops = 0;
 	double end = now() + secs;

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <linux/capability.h>
 
 #include "loopt.h"
@@ -26,6 +27,23 @@ static char tracked_files[LT_MAX_TRACK][PATH_MAX];
 static int n_tracked_files;
 static char tracked_mounts[8][PATH_MAX];
 static int n_tracked_mounts;
+
+bool lt_driver_is_ours(void)
+{
+	const char *d = getenv("ASYNCLOOP_DRIVER");
+
+	return d && !strcmp(d, "ours");
+}
+
+bool lt_kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
 
 long lt_ioctl(int fd, unsigned long cmd, unsigned long arg)
 {

@@ -31,6 +31,10 @@
 #define LT_UNKNOWN_LOOP_IOCTL 0x4C7F	/* 'L' range, not a loop ioctl */
 #define LT_UNKNOWN_CTL_IOCTL  0x4C8F	/* 'L' control range, unused */
 
+/* which driver and kernel the suite runs on ($ASYNCLOOP_DRIVER, uname) */
+bool lt_driver_is_ours(void);
+bool lt_kernel_at_least(int major, int minor);
+
 /* raw ioctl: result or -errno */
 long lt_ioctl(int fd, unsigned long cmd, unsigned long arg);
 static inline long lt_ioctlp(int fd, unsigned long cmd, const void *p)

@@ -2,8 +2,9 @@
 #   make deps     install host packages + unpack the target kernel (vm/setup)
 #   make module   build build/$(KVER)/loop.ko
 #   make tests    build the static test binaries into build/tests/
-#   make check    run every tests/suites/*.sh in the VM against ours and stock
-#   make demo     boot the VM once with our driver and run vm/demo.sh
+#   make check    run every tests/suites/*.sh in the VM against ours and stock,
+#                 on Debian's 6.1 and 6.12 kernels (KVER=... for one kernel)
+#   make demo     boot the VM once with our driver and run vm/demo.sh (KVER)
 #   make debug-kernel  build/reuse the lockdep+KASAN kernel (vm/debug-kernel, ~12 min once)
 #   make check-debug   make check on that kernel (KVER=debug-6.1)
 #   make lockdep-proof the NAIVE build must make lockdep report the syzbot cycle
@@ -11,9 +12,15 @@
 #   make bench    one VM boot: fio + control path, raw file vs stock vs ours
 #                 (ROUNDS=5 RUNTIME=3; quick: make bench ROUNDS=1 RUNTIME=1)
 
-# Newest installed Debian 6.1 headers. Recursive (=) on purpose: evaluated when
-# a recipe runs, i.e. after `deps` has installed the headers.
-KVER ?= $(shell ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)
+# The supported kernels: the newest installed Debian 6.1 and 6.12 headers.
+# Recursive (=) on purpose: evaluated when a recipe runs, i.e. after `deps`
+# has installed the headers.
+newest_headers = $(shell ls -d /usr/src/linux-headers-$(1)-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)
+KVER_61 = $(call newest_headers,6.1.*)
+KVER_612 = $(call newest_headers,6.12.*+deb12)
+KVER ?= $(KVER_61)
+# make check without KVER= covers both kernels
+CHECK_KVERS = $(if $(filter file,$(origin KVER)),$(KVER_61) $(KVER_612),$(KVER))
 # Kernel build tree: Debian headers, or a self-built tree for debug-* kernels.
 KDIR ?= $(if $(filter debug-%,$(KVER)),$(CURDIR)/build/$(KVER)/kbuild-tree,/lib/modules/$(KVER)/build)
 OBJ   = $(CURDIR)/build/$(KVER)/obj
@@ -21,12 +28,14 @@ OBJ   = $(CURDIR)/build/$(KVER)/obj
 .PHONY: all deps module tests check demo clean
 all: module tests
 
+# vm/setup without an argument sets up both kernel series
+SETUP_KVER = $(if $(filter debug-%,$(KVER)),,$(if $(filter file,$(origin KVER)),,$(KVER)))
 deps:
-	vm/setup $(if $(filter debug-%,$(KVER)),,$(KVER))
+	vm/setup $(SETUP_KVER)
 	$(if $(filter debug-%,$(KVER)),vm/debug-kernel $(KVER))
 
 module: deps
-	@test -n "$(KVER)" || { echo "KVER unknown: no /usr/src/linux-headers-6.1.*-amd64"; exit 1; }
+	@test -n "$(KVER)" || { echo "KVER unknown: no /usr/src/linux-headers-6.1.*-amd64 (make deps)"; exit 1; }
 	@test -f src/Kbuild || { echo "no src/Kbuild yet"; exit 1; }
 	mkdir -p $(OBJ)
 	rm -f $(OBJ)/*.c $(OBJ)/*.h
@@ -39,8 +48,9 @@ module: deps
 tests:
 	$(MAKE) -C tests
 
-check: deps module tests
-	vm/check --kver $(KVER)
+check: deps tests
+	set -e; for k in $(CHECK_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
+	vm/check $(foreach k,$(CHECK_KVERS),--kver $(k))
 
 demo: deps module
 	vm/run --kver $(KVER) --driver ours --timeout 300 --script vm/demo.sh

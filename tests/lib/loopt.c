@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/klog.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <linux/capability.h>
@@ -43,6 +44,39 @@ bool lt_kernel_at_least(int major, int minor)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
 		return false;
 	return ma > major || (ma == major && mi >= minor);
+}
+
+bool lt_clr_fd_is_lazy(void)
+{
+	return !lt_driver_is_ours() && lt_kernel_at_least(6, 11);
+}
+
+int lt_kmsg_count(const char *needle)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf, *p, *nl;
+	int n = 0;
+
+	if (len <= 0)
+		return len < 0 ? -errno : 0;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -ENOMEM;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len < 0) {
+		free(buf);
+		return -errno;
+	}
+	buf[len] = 0;
+	for (p = buf; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		if (strstr(p, needle))
+			n++;
+	}
+	free(buf);
+	return n;
 }
 
 long lt_ioctl(int fd, unsigned long cmd, unsigned long arg)

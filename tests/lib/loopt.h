@@ -34,6 +34,14 @@
 /* which driver and kernel the suite runs on ($ASYNCLOOP_DRIVER, uname) */
 bool lt_driver_is_ours(void);
 bool lt_kernel_at_least(int major, int minor);
+/*
+ * LOOP_CLR_FD by the only opener is lazy on stock 6.11+: the device is
+ * torn down only at that opener's last close (ours, and stock before 6.11,
+ * detach before the call returns).
+ */
+bool lt_clr_fd_is_lazy(void);
+/* count of kernel log lines containing @needle, or -errno */
+int lt_kmsg_count(const char *needle);
 
 /* raw ioctl: result or -errno */
 long lt_ioctl(int fd, unsigned long cmd, unsigned long arg);

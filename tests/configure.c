@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <dirent.h>
 
 #include "kselftest_harness.h"
 #include "fixture.h"
@@ -129,6 +130,57 @@ TEST_F(loopdev, configure_fifo_einval)
 	ASSERT_NONNEG(f);
 	lt_snapshot(self->idx, self->fd, &before);
 	ASSERT_RET(-EINVAL, lt_configure(self->fd, f, 0, 0, 0, 0));
+	ASSERT_UNCHANGED(self->idx, self->fd, &before);
+}
+
+/* First regular debugfs file under @dir that opens read-only, or -ENOENT. */
+static int open_debugfs_file(const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int fd = -ENOENT;
+
+	if (!d)
+		return -ENOENT;
+	while (fd < 0 && (e = readdir(d))) {
+		char p[PATH_MAX];
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (lstat(p, &st))
+			continue;
+		if (S_ISREG(st.st_mode))
+			fd = lt_open(p, O_RDONLY);
+		else if (S_ISDIR(st.st_mode) && depth < 3)
+			fd = open_debugfs_file(p, depth + 1);
+	}
+	closedir(d);
+	return fd;
+}
+
+/*
+ * Block I/O goes through ->read_iter: a regular file without it (every
+ * debugfs file) is refused with EINVAL, as stock does since 6.11; stock
+ * 6.1 bound it and failed every read.
+ */
+TEST_F(loopdev, configure_without_read_iter_einval)
+{
+	struct lt_state before;
+	int f = open_debugfs_file("/sys/kernel/debug", 0);
+
+	if (f < 0)
+		SKIP(return, "no debugfs file in this kernel");
+	lt_snapshot(self->idx, self->fd, &before);
+	if (!lt_driver_is_ours() && !lt_kernel_at_least(6, 11)) {
+		ASSERT_OK(lt_configure(self->fd, f, 0, 0, 0, 0));
+		ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+		return;
+	}
+	ASSERT_RET(-EINVAL, lt_configure(self->fd, f, 0, 0, 0, 0));
+	ASSERT_UNCHANGED(self->idx, self->fd, &before);
+	ASSERT_RET(-EINVAL, lt_ioctl(self->fd, LOOP_SET_FD, f));
 	ASSERT_UNCHANGED(self->idx, self->fd, &before);
 }
 
@@ -440,6 +492,18 @@ TEST_F(loopdev, clr_fd_sole_opener_immediate)
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 4096, 0, 0, 0));
 	ASSERT_BOUND(self->idx, self->fd);
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+	if (lt_clr_fd_is_lazy()) {
+		struct loop_info64 i;
+
+		/*
+		 * Stock 6.11+: in rundown until this fd closes; the fd answers
+		 * ENXIO, and EBUSY to a new bind (LTP's ioctl_loop tests had
+		 * to adapt).  Ours keeps the synchronous detach.
+		 */
+		ASSERT_RET(-ENXIO, lt_status64(self->fd, &i));
+		ASSERT_RET(-EBUSY, lt_configure(self->fd, self->bfd, 0, 0, 0, 0));
+		return;
+	}
 	ASSERT_UNBOUND(self->idx, self->fd);
 	ASSERT_OK(lt_sysfs_read(self->idx, "size", b, sizeof(b)));
 	ASSERT_STREQ("0", b);

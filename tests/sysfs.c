@@ -124,4 +124,40 @@ TEST_F(loopdev, partscan_after_set_status)
 	ASSERT_SYSFS_STR(self->idx, "loop/autoclear", "1");
 }
 
+/*
+ * Queue limits of a tmpfs-backed binding (write cache: tmpfs has fsync;
+ * discard: punch hole) and what detach leaves: ours restores a new
+ * device's defaults; stock 6.1 resets only the write cache, stock 6.12
+ * neither (docs/compat.md, difference n).
+ */
+TEST_F(loopdev, queue_limits_follow_binding)
+{
+	bool ours = lt_driver_is_ours(), new_stock = lt_kernel_at_least(6, 11);
+	unsigned long long discard;
+
+	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, 0, 0));
+	ASSERT_SYSFS_STR(self->idx, "queue/write_cache", "write back");
+	ASSERT_OK(lt_sysfs_u64(self->idx, "queue/discard_max_bytes", &discard));
+	ASSERT_LT(0ULL, discard);
+	ASSERT_SYSFS_STR(self->idx, "queue/logical_block_size", "512");
+	ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_BLOCK_SIZE, 4096));
+	ASSERT_SYSFS_STR(self->idx, "queue/logical_block_size", "4096");
+
+	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+	if (lt_clr_fd_is_lazy()) {
+		close(self->fd);
+		self->fd = -1;
+	}
+	ASSERT_FALSE(lt_is_bound(self->idx));
+	ASSERT_SYSFS_STR(self->idx, "queue/logical_block_size", "512");
+	ASSERT_SYSFS_STR(self->idx, "queue/write_cache",
+			 !ours && new_stock ? "write back" : "write through");
+	ASSERT_OK(lt_sysfs_u64(self->idx, "queue/discard_max_bytes", &discard));
+	if (ours) {
+		ASSERT_EQ(0ULL, discard);
+	} else {
+		ASSERT_LT(0ULL, discard);
+	}
+}
+
 TEST_HARNESS_MAIN

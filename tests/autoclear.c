@@ -140,7 +140,7 @@ TEST_F(loopdev, cleared_autoclear_stays_bound)
 	fd = lt_open_dev(self->idx, O_RDWR);
 	ASSERT_NONNEG(fd);
 	ASSERT_BOUND(self->idx, fd);
-	ASSERT_OK(lt_ioctl(fd, LOOP_CLR_FD, 0));
+	ASSERT_OK(lt_clr_fd_now(self->idx, &fd));
 	ASSERT_UNBOUND(self->idx, fd);
 }
 

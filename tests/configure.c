@@ -209,7 +209,7 @@ TEST_F(loopdev, configure_block_sizes)
 		ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, 0, good[i]));
 		snprintf(b, sizeof(b), "%u", good[i] ? good[i] : 512);
 		ASSERT_SYSFS_STR(self->idx, "queue/logical_block_size", b);
-		ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+		ASSERT_OK(lt_clr_fd_now(self->idx, &self->fd));
 		ASSERT_UNBOUND(self->idx, self->fd);
 	}
 }
@@ -392,19 +392,21 @@ TEST_F(loopdev, configure_all_settable_flags)
 }
 
 /*
- * DIRECT_IO on a backing file without O_DIRECT support (tmpfs in 6.1):
+ * DIRECT_IO on a backing file without O_DIRECT support (tmpfs before 6.6):
  * stock accepts the flag and falls back to buffered I/O, clearing it.
+ * From 6.6 tmpfs does direct I/O and the flag stays.
  */
 TEST_F(loopdev, configure_dio_on_tmpfs_falls_back)
 {
+	bool dio = lt_tmpfs_has_dio();
 	struct loop_info64 info;
 	uint8_t buf[512];
 	char why[256];
 
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, LO_FLAGS_DIRECT_IO, 0));
 	ASSERT_OK(lt_status64(self->fd, &info));
-	ASSERT_EQ(0u, info.lo_flags & LO_FLAGS_DIRECT_IO);
-	ASSERT_SYSFS_STR(self->idx, "loop/dio", "0");
+	ASSERT_EQ(dio ? LO_FLAGS_DIRECT_IO : 0u, info.lo_flags & LO_FLAGS_DIRECT_IO);
+	ASSERT_SYSFS_STR(self->idx, "loop/dio", dio ? "1" : "0");
 	ASSERT_EQ(512, pread(self->fd, buf, sizeof(buf), 512));
 	ASSERT_EQ(0, lt_check_pattern(buf, sizeof(buf), 512, why, sizeof(why))) TH_LOG("%s", why);
 }
@@ -654,7 +656,15 @@ TEST_F(loopdev, set_direct_io)
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, 0, 0));
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_DIRECT_IO, 0));
 	lt_snapshot(self->idx, self->fd, &before);
-	/* tmpfs (6.1) has no O_DIRECT: refused */
+	if (lt_tmpfs_has_dio()) {
+		/* 6.6+: tmpfs does direct I/O */
+		ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_DIRECT_IO, 1));
+		ASSERT_SYSFS_STR(self->idx, "loop/dio", "1");
+		ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_DIRECT_IO, 0));
+		ASSERT_SYSFS_STR(self->idx, "loop/dio", "0");
+		return;
+	}
+	/* tmpfs before 6.6 has no O_DIRECT: refused */
 	ASSERT_RET(-EINVAL, lt_ioctl(self->fd, LOOP_SET_DIRECT_IO, 1));
 	ASSERT_UNCHANGED(self->idx, self->fd, &before);
 }

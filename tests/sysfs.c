@@ -59,7 +59,7 @@ TEST_F(loopdev, gone_after_clr_fd)
 
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 512, 0, 0, 0));
 	ASSERT_TRUE(lt_is_bound(self->idx));
-	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+	ASSERT_OK(lt_clr_fd_now(self->idx, &self->fd));
 	ASSERT_FALSE(lt_is_bound(self->idx));
 	for (i = 0; i < ARRAY_SIZE(attrs); i++)
 		ASSERT_RET(-ENOENT, lt_sysfs_read(self->idx, attrs[i], b, sizeof(b)));
@@ -143,11 +143,7 @@ TEST_F(loopdev, queue_limits_follow_binding)
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_BLOCK_SIZE, 4096));
 	ASSERT_SYSFS_STR(self->idx, "queue/logical_block_size", "4096");
 
-	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
-	if (lt_clr_fd_is_lazy()) {
-		close(self->fd);
-		self->fd = -1;
-	}
+	ASSERT_OK(lt_clr_fd_now(self->idx, &self->fd));
 	ASSERT_FALSE(lt_is_bound(self->idx));
 	ASSERT_SYSFS_STR(self->idx, "queue/logical_block_size", "512");
 	ASSERT_SYSFS_STR(self->idx, "queue/write_cache",

@@ -51,6 +51,38 @@ bool lt_clr_fd_is_lazy(void)
 	return !lt_driver_is_ours() && lt_kernel_at_least(6, 11);
 }
 
+int lt_clr_fd_now(int idx, int *fd)
+{
+	long r = lt_ioctl(*fd, LOOP_CLR_FD, 0);
+	int mode;
+
+	if (r || !lt_clr_fd_is_lazy())
+		return (int)r;
+	mode = fcntl(*fd, F_GETFL);
+	if (mode < 0)
+		return -errno;
+	/* stock runs the rundown in ->release of this close */
+	close(*fd);
+	*fd = lt_open_dev(idx, mode & O_ACCMODE);
+	return *fd < 0 ? *fd : 0;
+}
+
+bool lt_tmpfs_has_dio(void)
+{
+	char path[] = LT_TMPDIR "/asyncloop-dio-XXXXXX";
+	int fd = mkstemp(path), dfd;
+
+	if (fd < 0)
+		return false;
+	dfd = open(path, O_RDWR | O_DIRECT);
+	unlink(path);
+	close(fd);
+	if (dfd < 0)
+		return false;
+	close(dfd);
+	return true;
+}
+
 int lt_kmsg_count(const char *needle)
 {
 	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);

@@ -40,6 +40,14 @@ bool lt_kernel_at_least(int major, int minor);
  * detach before the call returns).
  */
 bool lt_clr_fd_is_lazy(void);
+/*
+ * LOOP_CLR_FD by the only opener through *@fd, unbound on return: where the
+ * kernel makes it lazy, *@fd is closed and reopened (same access mode).
+ * Returns 0 or -errno.
+ */
+int lt_clr_fd_now(int idx, int *fd);
+/* tmpfs (LT_TMPDIR) files open with O_DIRECT (Linux 6.6+) */
+bool lt_tmpfs_has_dio(void);
 /* count of kernel log lines containing @needle, or -errno */
 int lt_kmsg_count(const char *needle);
 

@@ -8,7 +8,9 @@
 #   make debug-kernel  build/reuse the lockdep+KASAN kernel (vm/debug-kernel, ~12 min once)
 #   make check-debug   make check on that kernel (KVER=debug-6.1)
 #   make lockdep-proof the NAIVE build must make lockdep report the syzbot cycle
-#   make dkms-install  build and install the module with DKMS for KVER
+#   make deb      build/deb/asyncloop-dkms_<version>_all.deb (debian/, DKMS source package)
+#   make dkms-install  install that package and its DKMS build for KVER
+#   make e2e      package end to end: kernels, install, boot, remove (vm/e2e; CI)
 #   make bench    one VM boot: fio + control path, raw file vs stock vs ours
 #                 (ROUNDS=5 RUNTIME=3; quick: make bench ROUNDS=1 RUNTIME=1)
 
@@ -124,6 +126,13 @@ dkms-install: deb
 	dkms install asyncloop/$(ALOOP_VERSION) -k $(KVER)
 	dkms status asyncloop
 	modinfo -k $(KVER) -n loop
+
+# End-to-end proof on this machine (CI; installs kernels and the package): the
+# 6.1 and 6.12 kernels, make deb, apt-get install, boot each with the
+# installed loop, apt-get remove. Ends with "N passed, N failed" (vm/e2e).
+.PHONY: e2e
+e2e:
+	vm/e2e
 
 clean:
 	rm -rf build

@@ -113,10 +113,10 @@ TEST_F(loopdev, write_to_full_backing_fs)
 	       err ? strerrorname_np(err) : "none");
 	ASSERT_NE(0, err);
 	ASSERT_LE(off, 256 << 10);
-	if (lt_driver_is_ours()) {
-		ASSERT_EQ(ENOSPC, err);	/* passed through */
+	if (lt_driver_is_ours() || lt_kernel_at_least(6, 12)) {
+		ASSERT_EQ(ENOSPC, err);	/* passed through (stock 6.12 too) */
 	} else {
-		ASSERT_EQ(EIO, err);	/* stock maps every error to EIO */
+		ASSERT_EQ(EIO, err);	/* stock 6.1 maps every error to EIO */
 	}
 	close(dfd);
 	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));

@@ -289,7 +289,7 @@ TEST_F(loopdev, configure_on_unbound_loop_einval)
 	other = lt_get_free();
 	ASSERT_NONNEG(other);
 	ASSERT_NE(self->idx, other);
-	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+	ASSERT_OK(lt_clr_fd_now(self->idx, &self->fd));
 	ofd = lt_open_dev(other, O_RDWR);
 	ASSERT_NONNEG(ofd);
 	lt_snapshot(self->idx, self->fd, &before);
@@ -425,7 +425,7 @@ TEST_F(loopdev, configure_file_name)
 	/* the sysfs attribute shows the real path, not lo_file_name */
 	ASSERT_SYSFS_STR(self->idx, "loop/backing_file", self->file);
 	/* a name without NUL is truncated to 63 bytes */
-	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+	ASSERT_OK(lt_clr_fd_now(self->idx, &self->fd));
 	memset(c.info.lo_file_name, 'x', LO_NAME_SIZE);
 	ASSERT_OK(lt_ioctlp(self->fd, LOOP_CONFIGURE, &c));
 	ASSERT_OK(lt_status64(self->fd, &info));

@@ -212,7 +212,7 @@ TEST_F(ctl, get_free_skips_bound)
 	ASSERT_NE(a, b) TH_LOG("GET_FREE returned bound loop%ld", a);
 	ASSERT_FALSE(lt_is_bound((int)b));
 	/* unbind: it is free again and the lowest free one */
-	ASSERT_OK(lt_ioctl(fd, LOOP_CLR_FD, 0));
+	ASSERT_OK(lt_clr_fd_now((int)a, &fd));
 	ASSERT_RET(a < b ? a : b, lt_ioctl(self->cfd, LOOP_CTL_GET_FREE, 0));
 }
 

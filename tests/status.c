@@ -315,7 +315,7 @@ TEST_F(loopdev, set_status_readonly_not_changeable)
 	ASSERT_EQ(0u, info.lo_flags);
 	ASSERT_OK(lt_ioctlp(self->fd, BLKROGET, &v));
 	ASSERT_EQ(0, v);
-	ASSERT_OK(lt_ioctl(self->fd, LOOP_CLR_FD, 0));
+	ASSERT_OK(lt_clr_fd_now(self->idx, &self->fd));
 	/* cannot be cleared on a read-only device */
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, LO_FLAGS_READ_ONLY, 0));
 	get_info(_metadata, self->fd, &info);

@@ -37,13 +37,18 @@ struct aloop_device {
 	enum aloop_state	state;		/* aloop_set_state() */
 	bool			visible;	/* under aloop_ctl_mutex */
 
+	/*
+	 * The binding (binding.c: aloop_bind()/aloop_unbind()).  Written
+	 * under lo->lock; offset, sizelimit and flags with WRITE_ONCE() for
+	 * the lockless sysfs readers, backing also under backing_lock.
+	 */
 	spinlock_t		backing_lock;	/* backing vs. sysfs readers */
 	struct file		*backing;
 	loff_t			offset;
 	loff_t			sizelimit;
 	u32			flags;		/* LO_FLAGS_* */
 	char			file_name[LO_NAME_SIZE];
-	gfp_t			saved_gfp;
+	gfp_t			saved_gfp;	/* backing's own gfp mask */
 	bool			use_dio;
 	bool			sysfs_ready;
 

@@ -158,10 +158,8 @@ void aloop_update_dio(struct aloop_device *lo, bool want)
 	if (bound)
 		blk_mq_freeze_queue(lo->disk->queue);
 	lo->use_dio = use_dio;
-	if (use_dio)
-		lo->flags |= LO_FLAGS_DIRECT_IO;
-	else
-		lo->flags &= ~LO_FLAGS_DIRECT_IO;
+	WRITE_ONCE(lo->flags, use_dio ? lo->flags | LO_FLAGS_DIRECT_IO :
+				  lo->flags & ~LO_FLAGS_DIRECT_IO);
 	if (bound)
 		blk_mq_unfreeze_queue(lo->disk->queue);
 }

@@ -9,7 +9,7 @@
 #                      debug-6.12 (vm/debug-kernel, ~12-15 min each once)
 #   make check-debug   all suites on debug-6.1, DEBUG_SUITES on debug-6.12
 #   make lockdep-proof the NAIVE build must make lockdep report the syzbot
-#                      cycle, on each of LOCKDEP_KVERS
+#                      cycle (on LOCKDEP_KVERS, default debug-6.1)
 #   make deb      build/deb/asyncloop-dkms_<version>_all.deb (debian/, DKMS source package)
 #   make dkms-install  install that package and its DKMS build for KVER
 #   make e2e      package end to end: kernels, install, boot, remove (vm/e2e; CI)
@@ -91,8 +91,11 @@ check-debug: tests
 
 # The checker can fail: the NAIVE test build (src/Kbuild) must make lockdep
 # report the syzbot 643e4ce4 cycle, the real build must not (vm/lockdep-proof,
-# one naive + one real boot per kernel).
-LOCKDEP_KVERS ?= $(DEBUG_KVERS)
+# one naive + one real boot per kernel). debug-6.1 only by default: from 6.7
+# on sendfile() holds sb_writers only around the write, not while it reads the
+# sysfs attribute, so the suite's step 2 no longer links sb_writers to
+# of->mutex and the cycle cannot close (LOCKDEP_KVERS="debug-6.1 debug-6.12").
+LOCKDEP_KVERS ?= debug-6.1
 .PHONY: lockdep-proof
 lockdep-proof: tests
 	set -e; for k in $(LOCKDEP_KVERS); do \

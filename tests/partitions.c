@@ -379,6 +379,8 @@ TEST_F(parts, concurrent_open_during_detach)
 	child = fork();
 	ASSERT_LE(0, child);
 	if (!child) {
+		/* an inherited descriptor would keep the device open for good */
+		close(self->fd);
 		for (;;) {
 			int fd = open(dev, O_RDONLY | O_CLOEXEC);
 

@@ -137,12 +137,21 @@ static int aloop_rw_buffered(struct aloop_device *lo, struct aloop_cmd *cmd,
 		return ret;
 
 	if (write) {
+		struct kiocb kiocb;
+
+		/*
+		 * ->write_iter under our own freeze protection: vfs_iter_write()
+		 * takes it itself on 6.12 but not on 6.1, and taking it twice
+		 * is a recursive sb_writers acquisition (lockdep, debug-6.12).
+		 */
+		init_sync_kiocb(&kiocb, file);
+		kiocb.ki_pos = pos;
 		file_start_write(file);
-		done = vfs_iter_write(file, &iter, &pos, 0);
+		done = file->f_op->write_iter(&kiocb, &iter);
 		file_end_write(file);
 		if (done != len) {
 			pr_err_ratelimited("loop%d: write error at byte offset %llu, length %zu\n",
-					   lo->index, pos, len);
+					   lo->index, kiocb.ki_pos, len);
 			ret = done < 0 ? done : -EIO;
 		}
 	} else {

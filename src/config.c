@@ -2,8 +2,8 @@
 /*
  * asyncloop configuration: the ioctls of /dev/loopN.
  *
- * Errnos and flag rules follow the stock driver of the same kernel so that losetup, mount,
- * systemd and friends see no difference.  Every request is validated in
+ * Errnos and flag rules follow the stock driver of the same kernel, so
+ * that losetup, mount, systemd and friends see no difference.  Every request is validated in
  * full before the device is changed, so a rejected call leaves the device
  * as it was.  Lock order: teardown.c.
  */
@@ -483,10 +483,14 @@ static int aloop_set_block_size(struct aloop_device *lo, aloop_mode_t mode,
 	if (lo->state != ALOOP_BOUND)
 		goto out_unlock;
 	bsize = aloop_block_size_arg(arg);
-	err = bsize < 0 ? bsize : 0;
+	if (bsize < 0) {
+		err = bsize;
+		goto out_unlock;
+	}
 	if (!bsize)
 		bsize = aloop_default_block_size(lo->backing, lo->use_dio);
-	if (err || queue_logical_block_size(lo->disk->queue) == bsize)
+	err = 0;
+	if (queue_logical_block_size(lo->disk->queue) == bsize)
 		goto out_unlock;
 
 	sync_blockdev(lo->disk->part0);

@@ -138,30 +138,35 @@ static bool aloop_can_dio(struct aloop_device *lo, struct file *file)
 
 /**
  * aloop_update_dio() - switch between buffered and direct I/O
- * @lo: the device, lo->lock held
+ * @lo: the device, lo->lock held; its queue frozen if it is bound
  * @want: direct I/O is asked for
  *
- * Requests in flight were issued in the old mode, so a bound device is
- * frozen across the switch.
+ * A request is issued in one mode and completes in it, and whether direct
+ * I/O is possible depends on the offset, the block size and the backing
+ * file.  So the mode is switched in the same freeze that changes those:
+ * a request then runs entirely under the old configuration or entirely
+ * under the new one, never with a new offset in the old mode (an
+ * unaligned direct read fails with EIO).
  */
 void aloop_update_dio(struct aloop_device *lo, bool want)
 {
 	bool use_dio = want && aloop_can_dio(lo, lo->backing);
-	bool bound = lo->state == ALOOP_BOUND;
 
 	lockdep_assert_held(&lo->lock);
+	WARN_ON_ONCE(lo->state == ALOOP_BOUND &&
+		     !READ_ONCE(lo->disk->queue->mq_freeze_depth));
 	if (lo->use_dio == use_dio)
 		return;
 
-	/* the page cache must not hold data that direct reads would miss */
+	/*
+	 * The page cache must not hold data that direct reads would miss.
+	 * Nothing of ours is in flight, and the backing file's writeback
+	 * does not go through this queue.
+	 */
 	vfs_fsync(lo->backing, 0);
-	if (bound)
-		blk_mq_freeze_queue(lo->disk->queue);
 	lo->use_dio = use_dio;
 	WRITE_ONCE(lo->flags, use_dio ? lo->flags | LO_FLAGS_DIRECT_IO :
 				  lo->flags & ~LO_FLAGS_DIRECT_IO);
-	if (bound)
-		blk_mq_unfreeze_queue(lo->disk->queue);
 }
 
 /**

@@ -240,8 +240,8 @@ static int aloop_change_fd(struct aloop_device *lo, struct block_device *bdev,
 	aloop_force_media_change(lo->disk);
 	blk_mq_freeze_queue(lo->disk->queue);
 	old = aloop_swap_backing(lo, file);
-	blk_mq_unfreeze_queue(lo->disk->queue);
 	aloop_update_dio(lo, lo->use_dio || (file->f_flags & O_DIRECT));
+	blk_mq_unfreeze_queue(lo->disk->queue);
 	partscan = lo->flags & LO_FLAGS_PARTSCAN;
 	aloop_unlock(lo, is_loop);
 
@@ -269,16 +269,35 @@ out_putf:
 	return err;
 }
 
-static int aloop_set_status(struct aloop_device *lo,
-			    const struct loop_info64 *info)
+/**
+ * aloop_set_status() - LOOP_SET_STATUS and LOOP_SET_STATUS64
+ * @lo: the device
+ * @bdev: the block device the caller opened
+ * @mode: the caller's open mode
+ * @info: the new status, copied in
+ *
+ * The offset and sizelimit must not change under an exclusive opener: a
+ * mounted filesystem would find its blocks moved or cut off (mainline
+ * refuses it since 6.19).  A claim cannot be taken under lo->lock, which
+ * configure takes after its claim, so one is tried first and only a change
+ * of geometry needs it to have succeeded.
+ *
+ * Return: 0 or -errno; -EBUSY for a geometry change under an exclusive
+ * opener other than the caller.
+ */
+static int aloop_set_status(struct aloop_device *lo, struct block_device *bdev,
+			    aloop_mode_t mode, const struct loop_info64 *info)
 {
-	bool size_changed, partscan = false;
+	bool claimed = false, size_changed, partscan = false;
+	bool excl = mode & ALOOP_OPEN_EXCL;
 	u32 old_flags;
 	int err;
 
+	if (!excl)
+		claimed = !aloop_prepare_to_claim(bdev, aloop_set_status);
 	err = mutex_lock_killable(&lo->lock);
 	if (err)
-		return err;
+		goto out_claim;
 	if (lo->state != ALOOP_BOUND) {
 		err = -ENXIO;
 		goto out_unlock;
@@ -289,6 +308,10 @@ static int aloop_set_status(struct aloop_device *lo,
 
 	size_changed = lo->offset != info->lo_offset ||
 		       lo->sizelimit != info->lo_sizelimit;
+	if (size_changed && !excl && !claimed) {
+		err = -EBUSY;
+		goto out_unlock;
+	}
 	if (size_changed) {
 		/* cached blocks would sit at their old device offsets */
 		sync_blockdev(lo->disk->part0);
@@ -306,9 +329,9 @@ static int aloop_set_status(struct aloop_device *lo,
 	if (size_changed)
 		aloop_set_size(lo, aloop_file_sectors(lo->backing, lo->offset,
 						      lo->sizelimit));
-	blk_mq_unfreeze_queue(lo->disk->queue);
 	/* the new offset may no longer suit direct I/O */
 	aloop_update_dio(lo, lo->use_dio);
+	blk_mq_unfreeze_queue(lo->disk->queue);
 
 	if ((lo->flags & LO_FLAGS_PARTSCAN) &&
 	    !(old_flags & LO_FLAGS_PARTSCAN)) {
@@ -319,6 +342,9 @@ out_unlock:
 	mutex_unlock(&lo->lock);
 	if (partscan)
 		aloop_rescan_partitions(lo);
+out_claim:
+	if (claimed)
+		bd_abort_claiming(bdev, aloop_set_status);
 	return err;
 }
 
@@ -394,6 +420,7 @@ static int aloop_get_status(struct aloop_device *lo, struct loop_info64 *info)
 })
 
 static int aloop_set_status_old(struct aloop_device *lo,
+				struct block_device *bdev, aloop_mode_t mode,
 				const struct loop_info __user *arg)
 {
 	struct loop_info64 info;
@@ -402,17 +429,18 @@ static int aloop_set_status_old(struct aloop_device *lo,
 	if (copy_from_user(&old, arg, sizeof(old)))
 		return -EFAULT;
 	aloop_info_from_legacy(&info, &old);
-	return aloop_set_status(lo, &info);
+	return aloop_set_status(lo, bdev, mode, &info);
 }
 
 static int aloop_set_status64(struct aloop_device *lo,
+			      struct block_device *bdev, aloop_mode_t mode,
 			      const struct loop_info64 __user *arg)
 {
 	struct loop_info64 info;
 
 	if (copy_from_user(&info, arg, sizeof(info)))
 		return -EFAULT;
-	return aloop_set_status(lo, &info);
+	return aloop_set_status(lo, bdev, mode, &info);
 }
 
 static int aloop_get_status_old(struct aloop_device *lo,
@@ -461,7 +489,11 @@ static int aloop_set_direct_io(struct aloop_device *lo, unsigned long arg)
 	lockdep_assert_held(&lo->lock);
 	if (lo->state != ALOOP_BOUND)
 		return -ENXIO;
+	if (lo->use_dio == !!arg)
+		return 0;
+	blk_mq_freeze_queue(lo->disk->queue);
 	aloop_update_dio(lo, !!arg);
+	blk_mq_unfreeze_queue(lo->disk->queue);
 	return lo->use_dio == !!arg ? 0 : -EINVAL;
 }
 
@@ -497,9 +529,10 @@ static int aloop_set_block_size(struct aloop_device *lo, aloop_mode_t mode,
 	invalidate_bdev(lo->disk->part0);
 	blk_mq_freeze_queue(lo->disk->queue);
 	err = aloop_update_limits(lo, bsize);
-	blk_mq_unfreeze_queue(lo->disk->queue);
 	/* a smaller block size may rule out direct I/O */
-	aloop_update_dio(lo, lo->use_dio);
+	if (!err)
+		aloop_update_dio(lo, lo->use_dio);
+	blk_mq_unfreeze_queue(lo->disk->queue);
 out_unlock:
 	mutex_unlock(&lo->lock);
 out_claim:
@@ -575,11 +608,11 @@ static int aloop_dispatch(struct aloop_device *lo, struct block_device *bdev,
 	case LOOP_CLR_FD:
 		return aloop_clr_fd(lo);
 	case LOOP_SET_STATUS:
-		return aloop_set_status_old(lo, argp);
+		return aloop_set_status_old(lo, bdev, mode, argp);
 	case LOOP_GET_STATUS:
 		return aloop_get_status_old(lo, argp);
 	case LOOP_SET_STATUS64:
-		return aloop_set_status64(lo, argp);
+		return aloop_set_status64(lo, bdev, mode, argp);
 	case LOOP_GET_STATUS64:
 		return aloop_get_status64(lo, argp);
 	case LOOP_SET_BLOCK_SIZE:
@@ -626,6 +659,7 @@ struct compat_loop_info {
 };
 
 static int aloop_set_status_compat(struct aloop_device *lo,
+				   struct block_device *bdev, aloop_mode_t mode,
 				   const struct compat_loop_info __user *arg)
 {
 	struct compat_loop_info c;
@@ -634,7 +668,7 @@ static int aloop_set_status_compat(struct aloop_device *lo,
 	if (copy_from_user(&c, arg, sizeof(c)))
 		return -EFAULT;
 	aloop_info_from_legacy(&info, &c);
-	return aloop_set_status(lo, &info);
+	return aloop_set_status(lo, bdev, mode, &info);
 }
 
 static int aloop_get_status_compat(struct aloop_device *lo,
@@ -663,7 +697,8 @@ int aloop_compat_ioctl(struct block_device *bdev, aloop_mode_t mode,
 		return -EPERM;
 	switch (cmd) {
 	case LOOP_SET_STATUS:
-		return aloop_set_status_compat(lo, compat_ptr(arg));
+		return aloop_set_status_compat(lo, bdev, mode,
+					       compat_ptr(arg));
 	case LOOP_GET_STATUS:
 		return aloop_get_status_compat(lo, compat_ptr(arg));
 	case LOOP_SET_CAPACITY:

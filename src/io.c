@@ -404,8 +404,20 @@ static blk_status_t aloop_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct request *rq = bd->rq;
 	struct aloop_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct aloop_device *lo = rq->q->queuedata;
+	sector_t capacity = get_capacity(lo->disk);
 
 	blk_mq_start_request(rq);
+	/*
+	 * The block layer checks a partition's requests against the
+	 * partition only, and BLKPG accepts partitions past the end of the
+	 * disk: check the disk here, so that the backing position, offset +
+	 * sector, stays within offset + size and cannot overflow a loff_t.
+	 * A flush has no sectors (and no meaningful position).
+	 */
+	if (unlikely(blk_rq_sectors(rq) &&
+		     (blk_rq_pos(rq) > capacity ||
+		      blk_rq_sectors(rq) > capacity - blk_rq_pos(rq))))
+		return BLK_STS_IOERR;
 	if (!aloop_io_get(lo))
 		return BLK_STS_IOERR;
 

@@ -210,11 +210,16 @@ uint8_t lt_pattern(uint64_t off)
 
 int lt_make_file(char *path, size_t pathlen, off_t size)
 {
+	return lt_make_file_in(LT_TMPDIR, path, pathlen, size);
+}
+
+int lt_make_file_in(const char *dir, char *path, size_t pathlen, off_t size)
+{
 	uint8_t buf[65536];
 	off_t done = 0;
 	int fd;
 
-	snprintf(path, pathlen, LT_TMPDIR "/asyncloop-test-XXXXXX");
+	snprintf(path, pathlen, "%s/asyncloop-test-XXXXXX", dir);
 	fd = mkstemp(path);
 	if (fd < 0)
 		return -errno;

@@ -76,6 +76,8 @@ int lt_free_index(int start);			/* first idx >= start w/o sysfs */
 /* backing files on /tmp; content is lt_pattern(file offset) */
 uint8_t lt_pattern(uint64_t off);
 int lt_make_file(char *path, size_t pathlen, off_t size);	/* tracked */
+/* the same in @dir (e.g. a filesystem with O_DIRECT) */
+int lt_make_file_in(const char *dir, char *path, size_t pathlen, off_t size);
 int lt_open(const char *path, int flags);
 int lt_check_pattern(const uint8_t *buf, size_t len, uint64_t file_off,
 		     char *why, size_t whylen);

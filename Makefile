@@ -164,3 +164,13 @@ e2e:
 
 clean:
 	rm -rf build
+
+# Fault injection on the debug kernels (vm/faults, tests/faults.c,
+# docs/faults.md): fail-nth on every control path, kmemleak, I/O errors of the
+# backing file's disk; ours and stock on each of FAULT_KVERS. Not part of make
+# check. build/logs/summary.txt ends with "N passed, N failed".
+FAULT_KVERS ?= debug-6.1 debug-6.12
+.PHONY: check-faults
+check-faults: tests
+	set -e; for k in $(FAULT_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
+	vm/faults $(foreach k,$(FAULT_KVERS),--kver $(k))

@@ -165,6 +165,25 @@ e2e:
 clean:
 	rm -rf build
 
+# make fuzz (vm/fuzz, tests/fuzz.c, docs/fuzz.md): random hostile loop
+# ioctls, I/O, worker SIGKILLs and driver reloads for FUZZ_SECS seconds with
+# FUZZ_PROCS workers, on every kernel of FUZZ_KVERS, with each driver of
+# FUZZ_DRIVERS, one seed for all (FUZZ_SEED, random by default; FUZZ_REPLAY=
+# W.G.N reruns one worker's stream). Not part of make check. Ends with
+# "N passed, N failed" in build/logs/summary.txt.
+FUZZ_KVERS ?= $(KVER_61) $(KVER_612) debug-6.1 debug-6.12
+FUZZ_DRIVERS ?= ours stock
+FUZZ_SECS ?= 300
+FUZZ_PROCS ?= 8
+FUZZ_SEED ?=
+FUZZ_REPLAY ?=
+.PHONY: fuzz
+fuzz: tests
+	set -e; for k in $(FUZZ_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
+	vm/fuzz $(foreach k,$(FUZZ_KVERS),--kver $(k)) --drivers "$(FUZZ_DRIVERS)" \
+	    --secs $(FUZZ_SECS) --procs $(FUZZ_PROCS) \
+	    $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) $(if $(FUZZ_REPLAY),--replay $(FUZZ_REPLAY))
+
 # Fault injection on the debug kernels (vm/faults, tests/faults.c,
 # docs/faults.md): fail-nth on every control path, kmemleak, I/O errors of the
 # backing file's disk; ours and stock on each of FAULT_KVERS. Not part of make

@@ -15,6 +15,8 @@ if mkfs.ext4 -q -F -O ^has_journal -E lazy_itable_init=0 "$disk" &&
 else
 	tap_not_ok "ext4 on $disk"
 fi
-ALOOP_FAULTS_DIR=$mnt ALOOP_FAULTS_DISK=${disk#/dev/} tap_run_bin faults
+ALOOP_FAULTS_DIR=$mnt ALOOP_FAULTS_DISK=${disk#/dev/}
+export ALOOP_FAULTS_DIR ALOOP_FAULTS_DISK
+tap_run_bin faults
 umount "$mnt" || tap_not_ok "umount $mnt"
 tap_done

@@ -13,6 +13,7 @@
 #   make deb      build/deb/asyncloop-dkms_<version>_all.deb (debian/, DKMS source package)
 #   make dkms-install  install that package and its DKMS build for KVER
 #   make e2e      package end to end: kernels, install, boot, remove (vm/e2e; CI)
+#   make soak     integrity soak, SOAK_SECS per kernel and driver (minutes)
 #   make bench    one VM boot: fio + control path, raw file vs stock vs ours
 #                 (ROUNDS=5 RUNTIME=3; quick: make bench ROUNDS=1 RUNTIME=1)
 
@@ -164,6 +165,19 @@ e2e:
 
 clean:
 	rm -rf build
+
+# make soak (tests/soak.c, tests/soak/soak.sh): verifying writers and readers
+# on a buffered, a direct-I/O and a read-only device for SOAK_SECS seconds
+# while SET_CAPACITY, CHANGE_FD and attach/autoclear churn run beside them;
+# every block checked at the end. Not part of make check; docs/reliability.md.
+SOAK_SECS ?= 300
+SOAK_KVERS ?= $(KVER_61) $(KVER_612)
+SOAK_DRIVERS ?= ours stock
+.PHONY: soak
+soak: tests
+	set -e; for k in $(SOAK_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
+	ALOOP_SOAK_SECS=$(SOAK_SECS) vm/check --timeout $$(($(SOAK_SECS) * 3 + 600)) \
+	    --drivers "$(SOAK_DRIVERS)" $(foreach k,$(SOAK_KVERS),--kver $(k)) tests/soak/soak.sh
 
 # make fuzz (vm/fuzz, tests/fuzz.c, docs/fuzz.md): random hostile loop
 # ioctls, I/O, worker SIGKILLs and driver reloads for FUZZ_SECS seconds with

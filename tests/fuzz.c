@@ -1075,6 +1075,52 @@ static bool wait_no_d_state(double secs)
 	return true;
 }
 
+/* /proc/meminfo's SUnreclaim in kB, or -1 */
+static long sunreclaim_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SUnreclaim: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Unreclaimable slab that grows by 128 MiB is printed with the largest
+ * cache of /proc/slabinfo: a leak is named before it ends the run in an
+ * OOM panic.
+ */
+static void watch_slab(long *reported)
+{
+	long kb = sunreclaim_kb(), best = 0;
+	char line[256], name[64], top[64] = "?";
+	unsigned long active, num, size;
+	FILE *f;
+
+	if (kb < 0 || kb < *reported + 128 * 1024)
+		return;
+	f = fopen("/proc/slabinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lu %lu %lu", name, &active, &num,
+			   &size) == 4 && (long)(num * size / 1024) > best) {
+			best = (long)(num * size / 1024);
+			snprintf(top, sizeof(top), "%s", name);
+		}
+	}
+	if (f)
+		fclose(f);
+	ksft_print_msg("kernel memory: SUnreclaim %ld MiB (+%ld), largest slab cache %s %ld MiB\n",
+		       kb >> 10, *reported ? (kb - *reported) >> 10 : 0, top,
+		       best >> 10);
+	*reported = kb;
+}
+
 static void canary_path(char *buf, size_t len)
 {
 	snprintf(buf, len, LT_TMPDIR "/fuzz-canary");
@@ -1383,6 +1429,7 @@ TEST_F_TIMEOUT(fuzz, run, 86400)
 	unsigned int rgen = 0;
 	uint64_t prng;
 	double end, t0 = now();
+	long slab_kb = 0;
 	bool have_re;
 	regex_t re;
 	int kfd, rid = -1;
@@ -1448,6 +1495,7 @@ TEST_F_TIMEOUT(fuzz, run, 86400)
 		while (now() < until && !sh->failure[0]) {
 			usleep(100 * 1000);
 			watch_kmsg(kfd, &re, have_re);
+			watch_slab(&slab_kb);
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				i = slot_of(pid);
 				if (i < 0)
@@ -1530,7 +1578,8 @@ TEST_F_TIMEOUT(fuzz, run, 86400)
 		regfree(&re);
 
 	print_histograms();
-	ksft_print_msg("fuzz: %.0f s wall\n", now() - t0);
+	ksft_print_msg("fuzz: %.0f s wall, SUnreclaim %ld MiB at the end\n",
+		       now() - t0, sunreclaim_kb() >> 10);
 	for (int op = 0; op < NR_OPS; op++)
 		if (sh->leaked[op])
 			fail("%s returned internal errno %ld to user space (%lu times)",

@@ -226,7 +226,7 @@ static unsigned long pick_bsize(uint64_t *s)
 {
 	static const unsigned long bs[] = {
 		0, 1, 256, 511, 512, 513, 1024, 2048, 4096, 8192, 65536,
-		1 << 20, (1ul << 32) + 512, UINT_MAX, ULONG_MAX,
+		1 << 20, (unsigned long)((1ull << 32) + 512), UINT_MAX, ULONG_MAX,
 	};
 
 	return bs[rnd(s, sizeof(bs) / sizeof(bs[0]))];
@@ -256,8 +256,8 @@ static int pick_dev(uint64_t *s)
 static long pick_ctl_index(uint64_t *s)
 {
 	static const long hostile[] = {
-		-2, INT_MIN, INT_MAX, 1 << 20, (1 << 20) + 3, 1l << 32,
-		(1l << 32) + 5, LONG_MIN,
+		-2, INT_MIN, INT_MAX, 1 << 20, (1 << 20) + 3, (long)(1ll << 32),
+		(long)((1ll << 32) + 5), LONG_MIN,
 	};
 
 	if (one_in(s, 6))

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Fuzz suite, run by vm/fuzz (make fuzz), never by make check: it lives
 # outside tests/suites. Backing files go to ext4 on the VM's virtio disk
-# (and to tmpfs), then build/tests/fuzz runs (tests/fuzz.c, docs/fuzz.md).
+# (and to tmpfs), then build/tests/fuzz runs (tests/fuzz.c, docs/fuzz.md),
+# and its 32-bit build.
 # asyncloop-disk: 256
 . ../lib/tap.sh
 D=/mnt/fuzz-ext4
@@ -13,5 +14,17 @@ else
 	tap_not_ok "ext4 for backing files on ${ASYNCLOOP_DISK:-(no --disk)}"
 fi
 tap_run_bin fuzz
+# The 32-bit build (compat ioctls) for a fifth of the time, where the kernel
+# runs 32-bit binaries (abi.vsyscall32 exists exactly with IA32 emulation;
+# the debug kernels have none).
+if [ -e /proc/sys/abi/vsyscall32 ]; then
+	s=$((${ALOOP_FUZZ_SECS:-300} / 5))
+	[ "$s" -lt 30 ] && s=30
+	export ALOOP_FUZZ_SECS="$s"
+	tap_run_bin fuzz32
+else
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N # SKIP fuzz32: kernel without IA32_EMULATION"
+fi
 [ -n "${ALOOP_FUZZ_EXT4:-}" ] && umount "$D"
 tap_done

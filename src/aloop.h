@@ -49,8 +49,11 @@ struct aloop_device {
 	u32			flags;		/* LO_FLAGS_* */
 	char			file_name[LO_NAME_SIZE];
 	gfp_t			saved_gfp;	/* backing's own gfp mask */
+	/* read by other devices' aloop_report_shared(): WRITE_ONCE() */
 	bool			use_dio;
 	bool			sysfs_ready;
+	/* on aloop_bindings while bound; under aloop_bindings_lock */
+	struct list_head	binding_node;
 
 	/* I/O path (io.c) */
 	atomic_t		inflight;	/* gates the backing file */

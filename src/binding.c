@@ -18,6 +18,15 @@
 
 #include "aloop.h"
 
+/*
+ * Every bound device, to find one backing file bound with direct I/O on
+ * one device and buffered on another (see aloop_report_shared()).  A leaf
+ * lock: taken under lo->lock, and it nests lo->backing_lock, so that a
+ * device on the list always has its backing file.
+ */
+static LIST_HEAD(aloop_bindings);
+static DEFINE_SPINLOCK(aloop_bindings_lock);
+
 /**
  * aloop_file_sectors() - size in sectors of @file seen through a window
  * @file: the backing file
@@ -136,6 +145,34 @@ static bool aloop_can_dio(struct aloop_device *lo, struct file *file)
 	       !(lo->offset & (bsize - 1));
 }
 
+/*
+ * A file bound buffered on one device and with direct I/O on another has
+ * the first device's page cache in the second one's way: a direct write
+ * that cannot invalidate it leaves stale data there, and the kernel only
+ * says "Possible data corruption due to collision with buffered I/O" when
+ * it happens, naming a kworker.  Name both devices when the mix arises.
+ */
+static void aloop_report_shared(struct aloop_device *lo)
+{
+	struct inode *inode = file_inode(lo->backing);
+	struct aloop_device *other;
+	int index = -1;
+
+	lockdep_assert_held(&lo->lock);
+	spin_lock(&aloop_bindings_lock);
+	list_for_each_entry(other, &aloop_bindings, binding_node) {
+		if (other != lo && file_inode(other->backing) == inode &&
+		    READ_ONCE(other->use_dio) != lo->use_dio) {
+			index = other->index;
+			break;
+		}
+	}
+	spin_unlock(&aloop_bindings_lock);
+	if (index >= 0)
+		pr_warn("loop%d: backing file also bound to loop%d, one with direct I/O, one buffered: writes through either may not be seen by the other\n",
+			lo->index, index);
+}
+
 /**
  * aloop_update_dio() - switch between buffered and direct I/O
  * @lo: the device, lo->lock held; its queue frozen if it is bound
@@ -164,9 +201,10 @@ void aloop_update_dio(struct aloop_device *lo, bool want)
 	 * does not go through this queue.
 	 */
 	vfs_fsync(lo->backing, 0);
-	lo->use_dio = use_dio;
+	WRITE_ONCE(lo->use_dio, use_dio);
 	WRITE_ONCE(lo->flags, use_dio ? lo->flags | LO_FLAGS_DIRECT_IO :
 				  lo->flags & ~LO_FLAGS_DIRECT_IO);
+	aloop_report_shared(lo);
 }
 
 /**
@@ -187,9 +225,15 @@ struct file *aloop_swap_backing(struct aloop_device *lo, struct file *file)
 	lockdep_assert_held(&lo->lock);
 	if (old)
 		mapping_set_gfp_mask(old->f_mapping, lo->saved_gfp);
+	spin_lock(&aloop_bindings_lock);
 	spin_lock(&lo->backing_lock);
 	lo->backing = file;
 	spin_unlock(&lo->backing_lock);
+	if (!file)
+		list_del_init(&lo->binding_node);
+	else if (list_empty(&lo->binding_node))
+		list_add(&lo->binding_node, &aloop_bindings);
+	spin_unlock(&aloop_bindings_lock);
 	if (file) {
 		lo->saved_gfp = mapping_gfp_mask(file->f_mapping);
 		mapping_set_gfp_mask(file->f_mapping,
@@ -246,9 +290,11 @@ int aloop_bind(struct aloop_device *lo, struct file *file,
 	set_disk_ro(lo->disk, flags & LO_FLAGS_READ_ONLY);
 	aloop_set_info(lo, info);
 	WRITE_ONCE(lo->flags, flags & ~LO_FLAGS_DIRECT_IO);
-	lo->use_dio = false;
+	WRITE_ONCE(lo->use_dio, false);
 	aloop_swap_backing(lo, file);
 	aloop_update_dio(lo, flags & LO_FLAGS_DIRECT_IO);
+	if (!lo->use_dio)
+		aloop_report_shared(lo);
 	aloop_sysfs_add(lo);
 	aloop_set_size(lo, aloop_file_sectors(file, lo->offset, lo->sizelimit));
 	return 0;
@@ -276,7 +322,7 @@ struct file *aloop_unbind(struct aloop_device *lo)
 	file = aloop_swap_backing(lo, NULL);
 	WRITE_ONCE(lo->offset, 0);
 	WRITE_ONCE(lo->sizelimit, 0);
-	lo->use_dio = false;
+	WRITE_ONCE(lo->use_dio, false);
 	memset(lo->file_name, 0, sizeof(lo->file_name));
 	/* default limits are always valid */
 	WARN_ON_ONCE(aloop_apply_limits(q, &l));

@@ -125,6 +125,7 @@ int aloop_add(int index)
 		return -ENOMEM;
 	mutex_init(&lo->lock);
 	spin_lock_init(&lo->backing_lock);
+	INIT_LIST_HEAD(&lo->binding_node);
 	lo->state = ALOOP_UNBOUND;
 	aloop_io_init_device(lo);
 	aloop_teardown_init_device(lo);

@@ -42,12 +42,16 @@
  * Lock order (outer first)
  * ------------------------
  *
+ *   a claim of the loop bdev    configure, SET_STATUS, SET_BLOCK_SIZE:
+ *                               bd_prepare_to_claim() waits for another
+ *                               claim; taken with no lock held
  *   disk->open_mutex            block layer; held around ->open and
  *                               ->release, and taken by LOOP_CLR_FD
  *     aloop_validate_mutex      LOOP_CLR_FD, and configure/change_fd when
  *                               the new backing file is a loop device
  *       lo->lock                state and configuration of one device
- *         lo->backing_lock      backing file pointer vs. sysfs readers
+ *         aloop_bindings_lock   every bound device (binding.c)
+ *           lo->backing_lock    backing file pointer vs. sysfs readers
  *         lo->work_lock         I/O list (io.c), also taken from queue_rq
  *         q->limits_lock        block layer (6.11+), aloop_apply_limits()
  *

@@ -145,6 +145,7 @@ struct shared {
 	unsigned long kills, respawns, epochs;
 	unsigned long unload_refused, reloads;
 	unsigned long splats;
+	int known_stock_bug;	/* the stock iomap_iter WARNING was seen */
 	char first_splat[256];
 	char splat_hint[DESC + 64];
 	char failure[512];	/* the first failure of the run test */
@@ -974,6 +975,8 @@ static void watch_kmsg(int kfd, regex_t *re, bool have_re)
 			*nl = 0;
 		if (!have_re || regexec(re, msg, 0, NULL, 0))
 			continue;
+		if (!lt_driver_is_ours() && strstr(msg, "fs/iomap/iter.c"))
+			sh->known_stock_bug = 1;
 		if (sh->splats++ >= 8)
 			continue;
 		ksft_print_msg("kernel: %s\n", msg);
@@ -1496,6 +1499,17 @@ TEST_F_TIMEOUT(fuzz, run, 86400)
 			usleep(100 * 1000);
 			watch_kmsg(kfd, &re, have_re);
 			watch_slab(&slab_kb);
+			/*
+			 * Stock passes ext4 a position past LLONG_MAX there
+			 * (docs/fuzz.md); what followed was an OOM panic (6.1)
+			 * and an ext4 writeback oops (6.12), so the reference
+			 * run stops and goes to the checks.
+			 */
+			if (sh->known_stock_bug == 1) {
+				ksft_print_msg("known stock bug (iomap_iter WARNING, docs/fuzz.md): fuzzing stops here\n");
+				sh->known_stock_bug = 2;
+				until = end = now();
+			}
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				i = slot_of(pid);
 				if (i < 0)

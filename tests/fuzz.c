@@ -131,7 +131,6 @@ struct slot {
 	unsigned long opi;	/* index of the current op in this generation */
 	int busy;		/* an op is in flight */
 	double since;		/* when it started */
-	unsigned long ops;	/* all generations */
 	char ring[RING][DESC];	/* ring[opi % RING]: the op (in flight) */
 };
 
@@ -269,9 +268,7 @@ static long pick_ctl_index(uint64_t *s)
 /* ------------------------------------------------------------- workers -- */
 
 struct worker {
-	int id;
 	uint64_t rng;
-	struct slot *slot;
 	char *desc;		/* this op's ring entry */
 	int held[NHELD], held_idx[NHELD];
 	int part_idx, part_no;	/* the last partition BLKPG added */
@@ -855,7 +852,7 @@ static uint64_t stream_seed(unsigned long long seed, int id, unsigned int gen)
 static void __attribute__((noreturn)) worker(int id, unsigned long limit)
 {
 	struct slot *sl = &sh->slot[id];
-	struct worker w = { .id = id, .slot = sl };
+	struct worker w = { 0 };
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGBUS, on_sigbus);
@@ -868,7 +865,6 @@ static void __attribute__((noreturn)) worker(int id, unsigned long limit)
 		__atomic_store_n(&sl->busy, 1, __ATOMIC_RELEASE);
 		one_op(&w);
 		__atomic_store_n(&sl->busy, 0, __ATOMIC_RELEASE);
-		sl->ops++;
 		if (limit != ULONG_MAX && sl->opi == limit)
 			_exit(0);
 	}

@@ -249,6 +249,29 @@ static int snap_diff(const struct fsnap *a, const struct fsnap *b, char *why,
 	return lt_state_diff(&a->st, &b->st, why, len);
 }
 
+/*
+ * Bound, and exactly as a fault-free call leaves it, except that the loop/
+ * attribute group is missing from sysfs: stock's loop_sysfs_init() ignores
+ * a failed sysfs_create_group() (the ioctls still report everything), so a
+ * fault there is one the kernel absorbs.
+ */
+static bool no_loop_group(const struct fsnap *done, const struct fsnap *now)
+{
+	struct fsnap fixed = *now;
+	char why[8];
+
+	if (!done->st.loopdir || now->st.loopdir)
+		return false;
+	fixed.st.loopdir = true;
+	memcpy(fixed.st.backing_file, done->st.backing_file, sizeof(fixed.st.backing_file));
+	memcpy(fixed.st.offset, done->st.offset, sizeof(fixed.st.offset));
+	memcpy(fixed.st.sizelimit, done->st.sizelimit, sizeof(fixed.st.sizelimit));
+	memcpy(fixed.st.autoclear, done->st.autoclear, sizeof(fixed.st.autoclear));
+	memcpy(fixed.st.partscan, done->st.partscan, sizeof(fixed.st.partscan));
+	memcpy(fixed.st.dio, done->st.dio, sizeof(fixed.st.dio));
+	return !snap_diff(done, &fixed, why, sizeof(why));
+}
+
 static int clr(struct fctx *c)
 {
 	return lt_clr_fd_now(c->idx, &c->fd);
@@ -488,7 +511,7 @@ TEST_F_TIMEOUT(fault, nth, 1800)
 	const struct fpath *p = variant->p;
 	struct fctx *c = &self->c;
 	struct fsnap before, done, now;
-	unsigned int n, errors = 0, absorbed = 0, bad = 0;
+	unsigned int n, errors = 0, absorbed = 0, nogroup = 0, bad = 0;
 	time_t t0 = time(NULL);
 	char why[512];
 	long ret;
@@ -546,7 +569,9 @@ TEST_F_TIMEOUT(fault, nth, 1800)
 			continue;
 		}
 		absorbed++;
-		if (snap_diff(&done, &now, why, sizeof(why))) {
+		if (no_loop_group(&done, &now)) {
+			nogroup++;
+		} else if (snap_diff(&done, &now, why, sizeof(why))) {
 			printf("# %s N=%u: returned %s, state differs from a fault-free call: %s\n",
 			       p->name, n, lt_errname(ret), why);
 			bad++;
@@ -560,8 +585,8 @@ TEST_F_TIMEOUT(fault, nth, 1800)
 	}
 	ASSERT_GE(NTH_MAX, n) TH_LOG("%s: still faulting at N=%u", p->name, n);
 	leaks = kml_new();
-	printf("# %s: N=1..%u faulted (%u returned an error, %u absorbed), N=%u clean; %u wrong; kmemleak: %d new; %lds\n",
-	       p->name, n - 1, errors, absorbed, n, bad, leaks,
+	printf("# %s: N=1..%u faulted (%u returned an error, %u absorbed, %u of them without loop/ in sysfs), N=%u clean; %u wrong; kmemleak: %d new; %lds\n",
+	       p->name, n - 1, errors, absorbed, nogroup, n, bad, leaks,
 	       (long)(time(NULL) - t0));
 	/* N = 1 reached no allocation: the path is not exercised at all */
 	ASSERT_LT(1u, n) TH_LOG("%s: fail-nth injected nothing", p->name);

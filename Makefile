@@ -203,7 +203,8 @@ fuzz: tests
 # backing file's disk; ours and stock on each of FAULT_KVERS. Not part of make
 # check. build/logs/summary.txt ends with "N passed, N failed".
 FAULT_KVERS ?= debug-6.1 debug-6.12
+FAULT_DRIVERS ?= ours stock
 .PHONY: check-faults
 check-faults: tests
 	set -e; for k in $(FAULT_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
-	vm/faults $(foreach k,$(FAULT_KVERS),--kver $(k))
+	vm/faults $(foreach k,$(FAULT_KVERS),--kver $(k)) --drivers "$(FAULT_DRIVERS)"

@@ -126,6 +126,14 @@ static void sk_churn(struct sk_shared *sh, struct sk_task *t,
 			continue;
 		}
 		fd = lt_open_dev(idx, O_RDWR);
+		/*
+		 * The other churner bound the device after GET_FREE and is
+		 * detaching it now: open() of a device in rundown is ENXIO
+		 * (docs/compat.md (j)), as stock 6.12 where its teardown does
+		 * not hide the window behind open_mutex.
+		 */
+		if (fd == -ENXIO)
+			continue;
 		bfd = lt_open(file, O_RDONLY);
 		if (fd < 0 || bfd < 0) {
 			sk_fail(t, "open", fd < 0 ? fd : bfd);

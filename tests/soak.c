@@ -129,8 +129,8 @@ static void sk_churn(struct sk_shared *sh, struct sk_task *t,
 		/*
 		 * The other churner bound the device after GET_FREE and is
 		 * detaching it now: open() of a device in rundown is ENXIO
-		 * (docs/compat.md (j)), as stock 6.12 where its teardown does
-		 * not hide the window behind open_mutex.
+		 * (docs/compat.md (j)); stock tears down under open_mutex,
+		 * so its open() waits instead.  A lost race, not an error.
 		 */
 		if (fd == -ENXIO)
 			continue;

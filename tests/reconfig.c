@@ -42,19 +42,8 @@ FIXTURE(rc) {
 	int nworkers;
 };
 
-static const char *rc_dir(void)
-{
-	const char *d = getenv("ALOOP_RECONFIG_DIR");
-
-	return d && *d ? d : LT_TMPDIR;
-}
-
-static int rc_secs(void)
-{
-	const char *s = getenv("ALOOP_RECONFIG_SECS");
-
-	return s && atoi(s) > 0 ? atoi(s) : 4;
-}
+#define rc_dir()	lt_env_dir("ALOOP_RECONFIG_DIR")
+#define rc_secs()	lt_env_long("ALOOP_RECONFIG_SECS", 4)
 
 FIXTURE_SETUP(rc)
 {
@@ -228,7 +217,13 @@ TEST_F_TIMEOUT(rc, set_status, 120)
 	rc_stop(_metadata, self, i);
 }
 
-TEST_F_TIMEOUT(rc, set_direct_io, 120)
+/*
+ * A direct-I/O device under readers and writers while @cmd is issued in a
+ * loop, its argument alternating between @even and @odd.
+ */
+static void rc_hammer_writable(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(rc) *self, unsigned long cmd,
+			       unsigned long even, unsigned long odd)
 {
 	struct timespec end;
 	unsigned long i;
@@ -237,41 +232,25 @@ TEST_F_TIMEOUT(rc, set_direct_io, 120)
 	rc_start(_metadata, self, true);
 	rc_deadline(&end);
 	for (i = 0; rc_running(&end); i++)
-		ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_DIRECT_IO, i & 1));
+		ASSERT_OK(lt_ioctl(self->fd, cmd, i & 1 ? odd : even));
 	rc_stop(_metadata, self, i);
 	rc_verify_writes(_metadata, self, self->dev, 0);
 	rc_verify_writes(_metadata, self, self->file, 0);
+}
+
+TEST_F_TIMEOUT(rc, set_direct_io, 120)
+{
+	rc_hammer_writable(_metadata, self, LOOP_SET_DIRECT_IO, 0, 1);
 }
 
 TEST_F_TIMEOUT(rc, set_block_size, 120)
 {
-	struct timespec end;
-	unsigned long i;
-
-	rc_configure(_metadata, self, LO_FLAGS_DIRECT_IO);
-	rc_start(_metadata, self, true);
-	rc_deadline(&end);
-	for (i = 0; rc_running(&end); i++)
-		ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_BLOCK_SIZE,
-				   i & 1 ? 512 : LT_V_BLK));
-	rc_stop(_metadata, self, i);
-	rc_verify_writes(_metadata, self, self->dev, 0);
-	rc_verify_writes(_metadata, self, self->file, 0);
+	rc_hammer_writable(_metadata, self, LOOP_SET_BLOCK_SIZE, LT_V_BLK, 512);
 }
 
 TEST_F_TIMEOUT(rc, set_capacity, 120)
 {
-	struct timespec end;
-	unsigned long i;
-
-	rc_configure(_metadata, self, LO_FLAGS_DIRECT_IO);
-	rc_start(_metadata, self, true);
-	rc_deadline(&end);
-	for (i = 0; rc_running(&end); i++)
-		ASSERT_OK(lt_ioctl(self->fd, LOOP_SET_CAPACITY, 0));
-	rc_stop(_metadata, self, i);
-	rc_verify_writes(_metadata, self, self->dev, 0);
-	rc_verify_writes(_metadata, self, self->file, 0);
+	rc_hammer_writable(_metadata, self, LOOP_SET_CAPACITY, 0, 0);
 }
 
 /*

@@ -52,19 +52,8 @@ struct sk_dev {
 	struct lt_vdev *v;
 };
 
-static const char *sk_dir(void)
-{
-	const char *d = getenv("ALOOP_SOAK_DIR");
-
-	return d && *d ? d : LT_TMPDIR;
-}
-
-static int sk_secs(void)
-{
-	const char *s = getenv("ALOOP_SOAK_SECS");
-
-	return s && atoi(s) > 0 ? atoi(s) : 60;
-}
+#define sk_dir()	lt_env_dir("ALOOP_SOAK_DIR")
+#define sk_secs()	lt_env_long("ALOOP_SOAK_SECS", 60)
 
 static void sk_fail(struct sk_task *t, const char *what, long err)
 {

@@ -58,13 +58,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static long env_long(const char *name, long dflt)
-{
-	const char *s = getenv(name);
-
-	return s && atol(s) > 0 ? atol(s) : dflt;
-}
-
 static const char *file_path(int i)
 {
 	static char path[NFILE][32];
@@ -245,8 +238,8 @@ FIXTURE_TEARDOWN(stress)
 
 TEST_F_TIMEOUT(stress, random_ops, 3600)
 {
-	long secs = env_long("ALOOP_STRESS_SECS", 60);
-	int procs = (int)env_long("ALOOP_STRESS_PROCS", 4);
+	long secs = lt_env_long("ALOOP_STRESS_SECS", 60);
+	int procs = (int)lt_env_long("ALOOP_STRESS_PROCS", 4);
 	bool ours = lt_driver_is_ours();
 	struct counts *c, total;
 	unsigned long all_ops = 0;

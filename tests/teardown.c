@@ -43,9 +43,7 @@
 
 static long rounds(long dflt)
 {
-	const char *s = getenv("ALOOP_ROUNDS");
-
-	return s && atol(s) > 0 ? atol(s) : dflt;
+	return lt_env_long("ALOOP_ROUNDS", dflt);
 }
 
 static double now(void)

@@ -203,6 +203,20 @@ int lt_free_index(int start)
 	return -ENOSPC;
 }
 
+long lt_env_long(const char *name, long dflt)
+{
+	const char *s = getenv(name);
+
+	return s && atol(s) > 0 ? atol(s) : dflt;
+}
+
+const char *lt_env_dir(const char *name)
+{
+	const char *d = getenv(name);
+
+	return d && *d ? d : LT_TMPDIR;
+}
+
 uint8_t lt_pattern(uint64_t off)
 {
 	return (uint8_t)((off >> 9) * 31 + (off & 511) * 7 + 1);

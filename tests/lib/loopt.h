@@ -51,6 +51,10 @@ bool lt_tmpfs_has_dio(void);
 /* count of kernel log lines containing @needle, or -errno */
 int lt_kmsg_count(const char *needle);
 
+/* test knobs: $name if set and positive (else @dflt); a directory or /tmp */
+long lt_env_long(const char *name, long dflt);
+const char *lt_env_dir(const char *name);
+
 /* raw ioctl: result or -errno */
 long lt_ioctl(int fd, unsigned long cmd, unsigned long arg);
 static inline long lt_ioctlp(int fd, unsigned long cmd, const void *p)

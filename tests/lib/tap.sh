@@ -40,6 +40,17 @@ tap_check() {
 	fi
 }
 
+# tap_disk_ext4 DIR: ext4 on the VM's virtio disk (vm/run --disk, or a
+# suite's "# asyncloop-disk:" header) mounted on DIR, as one TAP result.
+_tap_disk_ext4() {
+	_disk=${ASYNCLOOP_DISK:-/dev/vda}
+	[ -b "$_disk" ] || { echo "no virtio disk"; return 1; }
+	mkdir -p "$1" && mkfs.ext4 -q -F "$_disk" && mount -t ext4 "$_disk" "$1"
+}
+tap_disk_ext4() {
+	tap_check "ext4 on the virtio disk" _tap_disk_ext4 "$1"
+}
+
 # Path of a test binary: build/tests in the guest layout, or /tests.
 tap_bin() {
 	for _d in "$ASYNCLOOP_ROOT/build/tests" /tests ../../build/tests; do

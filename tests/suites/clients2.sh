@@ -10,13 +10,8 @@
 
 D=/tmp/c2-disk
 MNT=/tmp/c2-mnt
-mkdir -p "$D" "$MNT"
-
-disk_fs() {
-	[ -b "${ASYNCLOOP_DISK:-/dev/vda}" ] || { echo "no virtio disk"; return 1; }
-	mkfs.ext4 -q -F "${ASYNCLOOP_DISK:-/dev/vda}" && mount -t ext4 "${ASYNCLOOP_DISK:-/dev/vda}" "$D"
-}
-tap_check "ext4 on the virtio disk" disk_fs
+mkdir -p "$MNT"
+tap_disk_ext4 "$D"
 
 IMG=$D/img
 truncate -s 64M "$IMG"

@@ -6,11 +6,6 @@
 . ../lib/tap.sh
 
 D=/tmp/rc-disk
-mkdir -p "$D"
-disk_fs() {
-	[ -b "${ASYNCLOOP_DISK:-/dev/vda}" ] || { echo "no virtio disk"; return 1; }
-	mkfs.ext4 -q -F "${ASYNCLOOP_DISK:-/dev/vda}" && mount -t ext4 "${ASYNCLOOP_DISK:-/dev/vda}" "$D"
-}
-tap_check "ext4 on the virtio disk" disk_fs
+tap_disk_ext4 "$D"
 ALOOP_RECONFIG_DIR=$D tap_run_bin reconfig
 tap_done

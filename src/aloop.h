@@ -13,6 +13,7 @@
 #include <linux/fs.h>
 #include <linux/loop.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/task_work.h>
 #include <linux/wait.h>
@@ -25,6 +26,29 @@ enum aloop_state {
 	ALOOP_BOUND,		/* backing file attached; I/O allowed */
 	ALOOP_RUNDOWN,		/* being detached; I/O fails, config waits */
 	ALOOP_DELETING,		/* LOOP_CTL_REMOVE or rmmod in progress */
+};
+
+struct aloop_device;
+
+/*
+ * What runs one cgroup's requests on one device (worker.c): one per
+ * blk-cgroup that submitted I/O, plus the device's root worker.  Each has
+ * an unbound work item and one on the submitting CPU (lwork).  The lists,
+ * node, idle_node and idle_since are under lo->work_lock; inflight is
+ * atomic (completion drops it without a lock).
+ */
+struct aloop_worker {
+	struct aloop_device	*lo;
+	/* the cgroup's css, referenced; NULL for the root worker */
+	struct cgroup_subsys_state *blkcg_css;
+	atomic_t		inflight;	/* dispatched, not completed */
+	struct work_struct	work;		/* on aloop_io_wq */
+	struct list_head	cmds;		/* for work; aloop_cmd.node */
+	struct work_struct	lwork;		/* on aloop_io_local_wq */
+	struct list_head	lcmds;		/* for lwork */
+	struct rb_node		node;		/* in lo->workers, if a cgroup's */
+	struct list_head	idle_node;	/* in lo->idle_workers */
+	unsigned long		idle_since;	/* jiffies */
 };
 
 struct aloop_device {
@@ -57,11 +81,13 @@ struct aloop_device {
 
 	/* I/O path (io.c) */
 	atomic_t		inflight;	/* gates the backing file */
+
+	/* workers (worker.c); the tree and the list under work_lock */
 	spinlock_t		work_lock;
-	struct list_head	work_list;	/* for io_work */
-	struct work_struct	io_work;	/* on aloop_io_wq (unbound) */
-	struct list_head	local_list;	/* for io_work_local */
-	struct work_struct	io_work_local;	/* on aloop_io_local_wq */
+	struct rb_root		workers;	/* by blkcg_css */
+	struct list_head	idle_workers;	/* oldest idle first */
+	struct delayed_work	reap_work;	/* frees idle workers */
+	struct aloop_worker	root_worker;	/* root cgroup, fallback */
 
 	/* deferred rundown (teardown.c) */
 	wait_queue_head_t	state_wait;	/* rundown finished */
@@ -78,6 +104,7 @@ struct aloop_cmd {
 	bool			use_aio;
 	struct cgroup_subsys_state *blkcg_css;
 	struct cgroup_subsys_state *memcg_css;
+	struct aloop_worker	*worker;	/* from dispatch to completion */
 };
 
 static inline struct device *aloop_dev(struct aloop_device *lo)
@@ -125,13 +152,20 @@ int aloop_compat_ioctl(struct block_device *bdev, aloop_mode_t mode,
 /* io.c: request handling */
 extern const struct blk_mq_ops aloop_mq_ops;
 void aloop_io_init_device(struct aloop_device *lo);
-void aloop_io_stop_device(struct aloop_device *lo);
 void aloop_io_drain(struct aloop_device *lo);
-int aloop_io_init(void);
+void aloop_handle_cmd(struct aloop_device *lo, struct aloop_cmd *cmd);
+
+/* worker.c: which work item runs a request */
+void aloop_worker_queue(struct aloop_device *lo, struct aloop_cmd *cmd,
+			struct request *rq);
+void aloop_worker_done(struct aloop_cmd *cmd);
+void aloop_workers_init_device(struct aloop_device *lo);
+void aloop_workers_stop_device(struct aloop_device *lo);
+int aloop_workers_init(void);
 #ifdef ALOOP_NAIVE_TEARDOWN
 void aloop_io_flush_all(void);
 #endif
-void aloop_io_exit(void);
+void aloop_workers_exit(void);
 
 /* teardown.c: state machine, lazy/auto clear, deferred rundown */
 extern struct mutex aloop_validate_mutex;

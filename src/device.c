@@ -48,7 +48,7 @@ static void aloop_free_disk(struct gendisk *disk)
 {
 	struct aloop_device *lo = disk->private_data;
 
-	aloop_io_stop_device(lo);
+	aloop_workers_stop_device(lo);
 	mutex_destroy(&lo->lock);
 	kfree(lo);
 }

@@ -3,12 +3,11 @@
  * asyncloop I/O path: block requests become reads, writes, fsyncs and
  * fallocates on the backing file.
  *
- * queue_rq admits the request (see aloop_io_get()) and hands it to one of
- * the device's two work items: on a per-CPU workqueue for a small request
- * on an idle device, on an unbound workqueue otherwise (see
- * ALOOP_LOCAL_MAX_INFLIGHT).  Each has its own list; a worker does buffered
- * I/O synchronously and ends the request itself, and submits direct I/O as
- * an async kiocb whose completion ends the request.
+ * queue_rq admits the request (see aloop_io_get()) and hands it to a
+ * worker (worker.c: one per cgroup, or the submitting CPU's for a small
+ * request on an idle device).  A worker does buffered I/O synchronously
+ * and ends the request itself, and submits direct I/O as an async kiocb
+ * whose completion ends the request.
  *
  * Every request goes through a worker: the submitter may hold locks of an
  * upper filesystem, or be in reclaim, and the backing filesystem must not
@@ -31,21 +30,6 @@
 #include <linux/wait_bit.h>
 
 #include "aloop.h"
-
-static struct workqueue_struct *aloop_io_wq;
-static struct workqueue_struct *aloop_io_local_wq;
-
-/*
- * A small request that finds the device otherwise idle goes to a worker
- * on the submitting CPU: its submitter is about to sleep waiting for it, so
- * the hand-off is a context switch on one CPU instead of waking another
- * (measured in one boot: 4k buffered reads from a tmpfs-backed device 3x,
- * attach + autoclear-detach cycles 2x).  Larger requests and deeper queues
- * go to the unbound workqueue, where copying overlaps with the submitter
- * (buffered 1M sequential reads lost a third when run on the local CPU).
- */
-#define ALOOP_LOCAL_MAX_INFLIGHT	1
-#define ALOOP_LOCAL_MAX_BYTES		(32 * 1024)
 
 static void aloop_complete_rq(struct request *rq);
 
@@ -279,7 +263,7 @@ static int aloop_do_request(struct aloop_device *lo, struct aloop_cmd *cmd,
 	}
 }
 
-static void aloop_handle_cmd(struct aloop_device *lo, struct aloop_cmd *cmd)
+void aloop_handle_cmd(struct aloop_device *lo, struct aloop_cmd *cmd)
 {
 	struct cgroup_subsys_state *blkcg_css = cmd->blkcg_css;
 	struct cgroup_subsys_state *memcg_css = cmd->memcg_css;
@@ -319,51 +303,6 @@ complete:
 	}
 }
 
-static void aloop_io_run(struct aloop_device *lo, struct list_head *list)
-{
-	unsigned int old_flags = current->flags & PF_LOCAL_THROTTLE;
-	unsigned int noio = memalloc_noio_save();
-	struct aloop_cmd *cmd, *next;
-	struct blk_plug plug;
-	LIST_HEAD(batch);
-
-	/* writeback throttling of the backing fs must not stall the device */
-	current->flags |= PF_LOCAL_THROTTLE;
-	for (;;) {
-		spin_lock_irq(&lo->work_lock);
-		list_splice_init(list, &batch);
-		spin_unlock_irq(&lo->work_lock);
-		if (list_empty(&batch))
-			break;
-		/* one virtqueue kick (or the like) per batch, not per request */
-		blk_start_plug(&plug);
-		list_for_each_entry_safe(cmd, next, &batch, node) {
-			list_del(&cmd->node);
-			aloop_handle_cmd(lo, cmd);
-			cond_resched();
-		}
-		blk_finish_plug(&plug);
-	}
-	current->flags = (current->flags & ~PF_LOCAL_THROTTLE) | old_flags;
-	memalloc_noio_restore(noio);
-}
-
-static void aloop_io_workfn(struct work_struct *work)
-{
-	struct aloop_device *lo = container_of(work, struct aloop_device,
-					       io_work);
-
-	aloop_io_run(lo, &lo->work_list);
-}
-
-static void aloop_io_local_workfn(struct work_struct *work)
-{
-	struct aloop_device *lo = container_of(work, struct aloop_device,
-					       io_work_local);
-
-	aloop_io_run(lo, &lo->local_list);
-}
-
 static void aloop_cmd_set_cgroup(struct aloop_cmd *cmd, struct request *rq)
 {
 	cmd->blkcg_css = NULL;
@@ -379,23 +318,6 @@ static void aloop_cmd_set_cgroup(struct aloop_cmd *cmd, struct request *rq)
 						  &memory_cgrp_subsys);
 #endif
 #endif
-}
-
-/* Hand @cmd to one of the device's workers (from queue_rq). */
-static void aloop_queue_cmd(struct aloop_device *lo, struct aloop_cmd *cmd,
-			    struct request *rq)
-{
-	bool local = atomic_read(&lo->inflight) <= ALOOP_LOCAL_MAX_INFLIGHT &&
-		blk_rq_bytes(rq) <= ALOOP_LOCAL_MAX_BYTES;
-
-	aloop_cmd_set_cgroup(cmd, rq);
-	spin_lock_irq(&lo->work_lock);
-	list_add_tail(&cmd->node, local ? &lo->local_list : &lo->work_list);
-	spin_unlock_irq(&lo->work_lock);
-	if (local)
-		queue_work(aloop_io_local_wq, &lo->io_work_local);
-	else
-		queue_work(aloop_io_wq, &lo->io_work);
 }
 
 static blk_status_t aloop_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -425,7 +347,8 @@ static blk_status_t aloop_queue_rq(struct blk_mq_hw_ctx *hctx,
 	cmd->bvec = NULL;
 	cmd->use_aio = lo->use_dio && (req_op(rq) == REQ_OP_READ ||
 				       req_op(rq) == REQ_OP_WRITE);
-	aloop_queue_cmd(lo, cmd, rq);
+	aloop_cmd_set_cgroup(cmd, rq);
+	aloop_worker_queue(lo, cmd, rq);
 	return BLK_STS_OK;
 }
 
@@ -440,6 +363,7 @@ static void aloop_complete_rq(struct request *rq)
 		/* short direct read: retry the rest, or fail if nothing came */
 		if (cmd->ret > 0) {
 			blk_update_request(rq, BLK_STS_OK, cmd->ret);
+			aloop_worker_done(cmd);
 			aloop_io_put(lo);
 			blk_mq_requeue_request(rq, true);
 			return;
@@ -449,6 +373,7 @@ static void aloop_complete_rq(struct request *rq)
 		status = errno_to_blk_status(cmd->ret);
 	}
 	/* before ending: after it, the device may be freed under us */
+	aloop_worker_done(cmd);
 	aloop_io_put(lo);
 	blk_mq_end_request(rq, status);
 }
@@ -461,50 +386,5 @@ const struct blk_mq_ops aloop_mq_ops = {
 void aloop_io_init_device(struct aloop_device *lo)
 {
 	atomic_set(&lo->inflight, 0);
-	spin_lock_init(&lo->work_lock);
-	INIT_LIST_HEAD(&lo->work_list);
-	INIT_LIST_HEAD(&lo->local_list);
-	INIT_WORK(&lo->io_work, aloop_io_workfn);
-	INIT_WORK(&lo->io_work_local, aloop_io_local_workfn);
-}
-
-/* The queue is dead: let a worker that is still looping finish. */
-void aloop_io_stop_device(struct aloop_device *lo)
-{
-	flush_work(&lo->io_work);
-	flush_work(&lo->io_work_local);
-}
-
-#ifdef ALOOP_NAIVE_TEARDOWN
-void aloop_io_flush_all(void)
-{
-	flush_workqueue(aloop_io_wq);
-	flush_workqueue(aloop_io_local_wq);
-}
-#endif
-
-int aloop_io_init(void)
-{
-	/*
-	 * WQ_MEM_RECLAIM: a loop device may back swap or dirty page
-	 * writeback, so its requests must make progress under memory
-	 * pressure.  WQ_FREEZABLE: no backing file I/O across suspend.
-	 */
-	aloop_io_wq = alloc_workqueue("aloop_io", WQ_UNBOUND | WQ_FREEZABLE |
-				      WQ_MEM_RECLAIM, 0);
-	if (!aloop_io_wq)
-		return -ENOMEM;
-	aloop_io_local_wq = alloc_workqueue("aloop_iol", WQ_FREEZABLE |
-					    WQ_MEM_RECLAIM, 0);
-	if (!aloop_io_local_wq) {
-		destroy_workqueue(aloop_io_wq);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void aloop_io_exit(void)
-{
-	destroy_workqueue(aloop_io_local_wq);
-	destroy_workqueue(aloop_io_wq);
+	aloop_workers_init_device(lo);
 }

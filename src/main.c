@@ -107,7 +107,7 @@ static int __init aloop_init(void)
 	if (max_loop > 1UL << (MINORBITS - aloop_part_shift))
 		return -EINVAL;
 
-	err = aloop_io_init();
+	err = aloop_workers_init();
 	if (err)
 		return err;
 	err = aloop_teardown_init();
@@ -132,7 +132,7 @@ out_control:
 out_teardown:
 	aloop_teardown_exit();
 out_io:
-	aloop_io_exit();
+	aloop_workers_exit();
 	return err;
 }
 
@@ -143,7 +143,7 @@ static void __exit aloop_exit(void)
 	/* every bound device and pending rundown holds a module reference */
 	aloop_remove_all();
 	aloop_teardown_exit();
-	aloop_io_exit();
+	aloop_workers_exit();
 }
 
 module_init(aloop_init);

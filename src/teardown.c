@@ -52,7 +52,8 @@
  *       lo->lock                state and configuration of one device
  *         aloop_bindings_lock   every bound device (binding.c)
  *           lo->backing_lock    backing file pointer vs. sysfs readers
- *         lo->work_lock         I/O list (io.c), also taken from queue_rq
+ *         lo->work_lock         workers and their lists (worker.c), also
+ *                               taken from queue_rq
  *         q->limits_lock        block layer (6.11+), aloop_apply_limits()
  *
  *   aloop_ctl_mutex (device.c) guards the index and is never held together

@@ -4,6 +4,7 @@
 # Not a suite: it needs a debug kernel booted with kmemleak=on and --disk.
 # asyncloop-disk: 64
 . ../lib/tap.sh
+tap_plan 3
 disk=${ASYNCLOOP_DISK:?vm/run --disk}
 mnt=/mnt/faults
 # No journal and no lazy inode-table init: while the disk fails, nothing but
@@ -18,5 +19,5 @@ fi
 ALOOP_FAULTS_DIR=$mnt ALOOP_FAULTS_DISK=${disk#/dev/}
 export ALOOP_FAULTS_DIR ALOOP_FAULTS_DISK
 tap_run_bin faults
-umount "$mnt" || tap_not_ok "umount $mnt"
+tap_check "umount $mnt" umount "$mnt"
 tap_done

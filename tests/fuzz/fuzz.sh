@@ -5,6 +5,7 @@
 # and its 32-bit build.
 # asyncloop-disk: 256
 . ../lib/tap.sh
+tap_plan 3
 D=/mnt/fuzz-ext4
 if [ -b "${ASYNCLOOP_DISK:-/nonexistent}" ] && mkdir -p "$D" &&
 	mkfs.ext4 -q -F "$ASYNCLOOP_DISK" && mount -t ext4 "$ASYNCLOOP_DISK" "$D"; then
@@ -23,8 +24,7 @@ if [ -e /proc/sys/abi/vsyscall32 ]; then
 	export ALOOP_FUZZ_SECS="$s"
 	tap_run_bin fuzz32
 else
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N # SKIP fuzz32: kernel without IA32_EMULATION"
+	tap_skip fuzz32 "kernel without IA32_EMULATION"
 fi
 [ -n "${ALOOP_FUZZ_EXT4:-}" ] && umount "$D"
 tap_done

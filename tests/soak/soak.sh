@@ -3,6 +3,7 @@
 # seconds with its backing files on ext4 over the virtio disk.
 # asyncloop-disk: 256
 . ../lib/tap.sh
+tap_plan 2
 
 D=/tmp/soak-disk
 tap_disk_ext4 "$D"

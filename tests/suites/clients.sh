@@ -2,6 +2,7 @@
 # Suite clients: real util-linux / e2fsprogs clients against the driver.
 # Every step prints one TAP line; devices are detached at the end.
 . ../lib/tap.sh
+tap_plan 20
 
 IMG=/tmp/clients-img
 IMG2=/tmp/clients-img2

@@ -7,6 +7,7 @@
 # without "operation not supported" log lines (ours), then build/tests/backing.
 # asyncloop-disk: 512
 . ../lib/tap.sh
+tap_plan 18
 
 D=/tmp/c2-disk
 MNT=/tmp/c2-mnt

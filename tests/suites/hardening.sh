@@ -4,6 +4,7 @@
 # asyncloop-modparams: max_part=15
 # asyncloop-disk: 64
 . ../lib/tap.sh
+tap_plan 2
 
 D=/tmp/hd-disk
 tap_disk_ext4 "$D"

@@ -3,5 +3,6 @@
 # Must be the first thing in its boot: lockdep reports only once.
 # asyncloop-disk: 64
 . ../lib/tap.sh
+tap_plan 1
 tap_run_bin lockdep_cycle
 tap_done

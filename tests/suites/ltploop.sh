@@ -5,6 +5,7 @@
 # with direct I/O and a backing block device, not tmpfs).
 # asyncloop-disk: 64
 . ../lib/tap.sh
+tap_plan 2
 
 D=/tmp/ltp-disk
 tap_disk_ext4 "$D"

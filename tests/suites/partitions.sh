@@ -4,6 +4,7 @@
 # SET_CAPACITY), then real clients: an image partitioned with sfdisk,
 # `losetup -P`, mkfs.vfat/mkfs.ext4 on the partitions, mount, fsck, detach.
 . ../lib/tap.sh
+tap_plan 12
 tap_run_bin partitions
 . ./partitions-clients.inc
 tap_done

@@ -5,6 +5,7 @@
 # mkfs clients, attaching without -P.
 # asyncloop-modparams: max_part=15
 . ../lib/tap.sh
+tap_plan 14
 
 param() {
 	v=$(cat /sys/module/loop/parameters/max_part) || return 1

@@ -4,6 +4,7 @@
 # O_DIRECT before 6.6).
 # asyncloop-disk: 128
 . ../lib/tap.sh
+tap_plan 2
 
 D=/tmp/rc-disk
 tap_disk_ext4 "$D"

@@ -92,7 +92,7 @@ static void aloop_worker_run(struct aloop_device *lo, struct aloop_worker *w,
 		if (list_empty(&batch))
 			aloop_worker_idle(lo, w);
 		spin_unlock_irq(&lo->work_lock);
-		/* once idle, @w may be freed by the reaper: no access below */
+		/* the reaper frees @w only after cancel_work_sync() of this */
 		if (list_empty(&batch))
 			break;
 		/* one virtqueue kick (or the like) per batch, not per request */

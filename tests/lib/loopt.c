@@ -29,6 +29,16 @@ static int n_tracked_files;
 static char tracked_mounts[8][PATH_MAX];
 static int n_tracked_mounts;
 
+/*
+ * The harness ends each test's child with _exit(): whatever it printed to
+ * a fully buffered stdout (a pipe) would be lost.  Line buffering keeps
+ * ksft_print_msg() lines of the children in the log.
+ */
+__attribute__((constructor)) static void lt_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 bool lt_driver_is_ours(void)
 {
 	const char *d = getenv("ASYNCLOOP_DRIVER");

@@ -3,6 +3,7 @@
 # (cgroup v2, io.max on the virtio disk that holds the backing file).
 # asyncloop-disk: 256
 . ../lib/tap.sh
+tap_plan 2
 
 D=/tmp/cg-disk
 tap_disk_ext4 "$D"

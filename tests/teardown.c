@@ -70,21 +70,6 @@ static int param_write(const char *name, const char *val)
 	return r;
 }
 
-static long param_read(const char *name)
-{
-	char path[128], buf[32] = "";
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atol(buf) : -EIO;
-}
-
 /* Force (or stop forcing) the workqueue rundown path; -ENOENT on stock. */
 static int force_workqueue(bool on)
 {
@@ -476,7 +461,7 @@ TEST_F_TIMEOUT(td, workqueue_rundown_within_one_second, 120)
 
 	if (force_workqueue(true))
 		SKIP(return, "stock driver: no workqueue rundown path");
-	ASSERT_LE(0, param_read("pending_rundowns"));
+	ASSERT_LE(0, lt_module_param("pending_rundowns"));
 	bfd = open("/tmp/td-wq", O_CREAT | O_RDWR | O_TRUNC, 0644);
 	ASSERT_NONNEG(bfd);
 	lt_track_file("/tmp/td-wq");
@@ -487,7 +472,7 @@ TEST_F_TIMEOUT(td, workqueue_rundown_within_one_second, 120)
 		lt_track_dev(idx, false);
 		t0 = now();
 		close(dev);
-		while (param_read("pending_rundowns") > 0 || lt_is_bound(idx)) {
+		while (lt_module_param("pending_rundowns") > 0 || lt_is_bound(idx)) {
 			ASSERT_GT(1.0, now() - t0)
 				TH_LOG("loop%d still in rundown after 1 s", idx);
 			usleep(1000);

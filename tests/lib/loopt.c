@@ -549,6 +549,21 @@ int lt_load_driver(const char *extra)
 	return r;
 }
 
+long lt_module_param(const char *name)
+{
+	char path[128], buf[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/module/loop/parameters/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -EIO;
+}
+
 int lt_unload_driver(void)
 {
 	return syscall(SYS_delete_module, "loop", O_NONBLOCK) ? -errno : 0;

@@ -128,6 +128,8 @@ void lt_cleanup(void);	/* close fds >= 3, unbind/remove devs, unlink files */
  */
 int lt_load_driver(const char *extra);
 int lt_unload_driver(void);
+/* /sys/module/loop/parameters/@name as a number, or -errno */
+long lt_module_param(const char *name);
 
 /* convenience assertions on -errno returning helpers */
 #define ASSERT_RET(expected, seen) do {					\

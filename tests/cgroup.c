@@ -72,16 +72,9 @@ static double cg_now(void)
 static int cg_write(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX];
-	int fd, r = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return lt_write_str(path, val);
 }
 
 /*

@@ -47,22 +47,6 @@
 #define FAIL_PAGE_ALLOC "/sys/kernel/debug/fail_page_alloc/"
 #define FAIL_MAKE_REQUEST "/sys/kernel/debug/fail_make_request/"
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int e;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	return n == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 /* ---------------------------------------------------------- fail-nth --- */
 
 /*
@@ -91,7 +75,7 @@ static int nth_open(void)
 	int r;
 
 	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
-		r = write_str(knobs[i][0], knobs[i][1]);
+		r = lt_write_str(knobs[i][0], knobs[i][1]);
 		if (r)
 			return r;
 	}
@@ -137,7 +121,7 @@ static int nth_disarm(void)
  */
 static int kml_clear(void)
 {
-	return write_str(KMEMLEAK, "clear");
+	return lt_write_str(KMEMLEAK, "clear");
 }
 
 /*
@@ -153,9 +137,9 @@ static int kml_new(void)
 	int r;
 
 	sleep(KMEMLEAK_MIN_AGE_S + 1);
-	r = write_str(KMEMLEAK, "scan");
+	r = lt_write_str(KMEMLEAK, "scan");
 	if (!r)
-		r = write_str(KMEMLEAK, "scan");
+		r = lt_write_str(KMEMLEAK, "scan");
 	if (r)
 		return r;
 	fd = open(KMEMLEAK, O_RDONLY | O_CLOEXEC);
@@ -179,7 +163,7 @@ static int kml_new(void)
 /* runs first (global tests precede the fixtures): boot's leaks are not ours */
 TEST(kmemleak_on)
 {
-	ASSERT_EQ(0, write_str(KMEMLEAK, "scan"))
+	ASSERT_EQ(0, lt_write_str(KMEMLEAK, "scan"))
 		TH_LOG("no kmemleak: boot the debug kernel with kmemleak=on");
 	ASSERT_EQ(0, kml_clear());
 }
@@ -647,21 +631,21 @@ static int fmr_arm(const char *disk, bool on)
 	int r;
 
 	for (i = 0; on && i < ARRAY_SIZE(knobs); i++) {
-		r = write_str(knobs[i][0], knobs[i][1]);
+		r = lt_write_str(knobs[i][0], knobs[i][1]);
 		if (r)
 			return r;
 	}
-	r = write_str(FAIL_MAKE_REQUEST "probability", on ? "100" : "0");
+	r = lt_write_str(FAIL_MAKE_REQUEST "probability", on ? "100" : "0");
 	if (r)
 		return r;
 	snprintf(p, sizeof(p), "/sys/block/%s/make-it-fail", disk);
-	return write_str(p, on ? "1" : "0");
+	return lt_write_str(p, on ? "1" : "0");
 }
 
 static int drop_caches(void)
 {
 	sync();
-	return write_str("/proc/sys/vm/drop_caches", "1");
+	return lt_write_str("/proc/sys/vm/drop_caches", "1");
 }
 
 FIXTURE(ioerr) {

@@ -44,19 +44,6 @@ static int debug_locks(void)
 	return val;
 }
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 TEST(syzbot_643e4ce4_steps)
 {
 	const char *disk = getenv("ASYNCLOOP_DISK");
@@ -101,8 +88,8 @@ TEST(syzbot_643e4ce4_steps)
 	n = readlink(dev, link, sizeof(link) - 1);
 	ASSERT_LT(0, n) TH_LOG("readlink %s: %s", dev, strerror(errno));
 	link[n] = 0;
-	ASSERT_OK(write_str("/sys/bus/virtio/drivers/virtio_blk/unbind",
-			    basename(link)));
+	ASSERT_OK(lt_write_str("/sys/bus/virtio/drivers/virtio_blk/unbind",
+			       basename(link)));
 	ASSERT_NE(0, access(dev, F_OK)) TH_LOG("%s still present", dev);
 
 	EXPECT_EQ(1, debug_locks()) TH_LOG("lockdep reported a problem (see the kernel log)");

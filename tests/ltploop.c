@@ -62,6 +62,8 @@
 #define LP_IMG01_SIZE	(10 << 20)
 #define LP_PART1_START	2048		/* sectors */
 #define LP_PART1_LEN	18432
+/* an MBR with one Linux partition [1 MiB, 10 MiB) */
+static const uint32_t lp_part1[1][2] = { { LP_PART1_START, LP_PART1_LEN } };
 
 /* ioctl_loop02..04: 10 KiB images, 20 KiB for the wrong size */
 #define LP_SMALL	10240
@@ -212,30 +214,6 @@ static bool lp_appears(const char *path)
 	return false;
 }
 
-/* an MBR with one Linux partition [1 MiB, 10 MiB) */
-static int lp_write_mbr(int fd)
-{
-	uint8_t mbr[512], *e = mbr + 446;
-	uint32_t start = LP_PART1_START, len = LP_PART1_LEN;
-	int i;
-
-	memset(mbr, 0, sizeof(mbr));
-	e[1] = 0xfe;		/* CHS: "use the LBA fields" */
-	e[2] = 0xff;
-	e[3] = 0xff;
-	e[4] = 0x83;
-	e[5] = 0xfe;
-	e[6] = 0xff;
-	e[7] = 0xff;
-	for (i = 0; i < 4; i++) {
-		e[8 + i] = start >> (8 * i);
-		e[12 + i] = len >> (8 * i);
-	}
-	mbr[510] = 0x55;
-	mbr[511] = 0xaa;
-	return pwrite(fd, mbr, sizeof(mbr), 0) == sizeof(mbr) ? 0 : -EIO;
-}
-
 /*
  * ioctl_loop01's check_loop_value(): LOOP_SET_STATUS with @set, then
  * LOOP_GET_STATUS shows @get (LTP: nothing outside it), sysfs partscan 1,
@@ -277,7 +255,7 @@ TEST_F(loopdev, ioctl_loop01_autoclear_partscan)
 
 	bfd = lp_file(img, sizeof(img), LP_IMG01_SIZE, O_RDWR);
 	ASSERT_NONNEG(bfd);
-	ASSERT_OK(lp_write_mbr(bfd));
+	ASSERT_OK(lt_write_mbr(bfd, lp_part1, 1));
 	ASSERT_OK(lp_attach(self->fd, bfd, img));
 	ASSERT_SYSFS_STR(self->idx, "loop/partscan", "0");
 	ASSERT_SYSFS_STR(self->idx, "loop/autoclear", "0");

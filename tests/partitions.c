@@ -52,32 +52,6 @@ static int max_part(void)
 	return atoi(b);
 }
 
-/* MBR with up to 4 primary Linux partitions {start, sectors}; 0 = unused */
-static int write_mbr(int fd, const uint32_t (*p)[2], int n)
-{
-	uint8_t mbr[512];
-	int i;
-
-	memset(mbr, 0, sizeof(mbr));
-	for (i = 0; i < n; i++) {
-		uint8_t *e = mbr + 446 + 16 * i;
-		uint32_t s = p[i][0], c = p[i][1];
-
-		if (!c)
-			continue;
-		e[1] = 0xfe; e[2] = 0xff; e[3] = 0xff;	/* CHS: use LBA */
-		e[4] = 0x83;
-		e[5] = 0xfe; e[6] = 0xff; e[7] = 0xff;
-		memcpy(e + 8, &s, 4);
-		memcpy(e + 12, &c, 4);
-	}
-	mbr[510] = 0x55;
-	mbr[511] = 0xaa;
-	if (pwrite(fd, mbr, 512, 0) != 512)
-		return -errno;
-	return fsync(fd) ? -errno : 0;
-}
-
 static const uint32_t two_parts[][2] = {
 	{ P1_START, P_SECTORS }, { P2_START, P_SECTORS } };
 static const uint32_t three_parts[][2] = {
@@ -126,7 +100,7 @@ FIXTURE_SETUP(parts)
 	ASSERT_OK(lt_make_file(self->file, sizeof(self->file), IMG_SIZE));
 	self->bfd = lt_open(self->file, O_RDWR);
 	ASSERT_NONNEG(self->bfd);
-	ASSERT_OK(write_mbr(self->bfd, two_parts, 2));
+	ASSERT_OK(lt_write_mbr(self->bfd, two_parts, 2));
 }
 
 FIXTURE_TEARDOWN(parts)
@@ -210,11 +184,11 @@ TEST_F(parts, blkrrpart_rereads_table)
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, LO_FLAGS_PARTSCAN, 0));
 	ASSERT_PARTS(self->idx, true, true);
 	/* drop p2 from the table, through the device as sfdisk does */
-	ASSERT_OK(write_mbr(self->fd, only_p1, 1));
+	ASSERT_OK(lt_write_mbr(self->fd, only_p1, 1));
 	ASSERT_OK(lt_ioctl(self->fd, BLKRRPART, 0));
 	ASSERT_PARTS(self->idx, true, false);
 	/* and put it back */
-	ASSERT_OK(write_mbr(self->fd, two_parts, 2));
+	ASSERT_OK(lt_write_mbr(self->fd, two_parts, 2));
 	ASSERT_OK(lt_ioctl(self->fd, BLKRRPART, 0));
 	ASSERT_PARTS(self->idx, true, true);
 }
@@ -284,7 +258,7 @@ TEST_F(parts, set_capacity_after_grow)
 	unsigned long long v;
 	uint64_t sz;
 
-	ASSERT_OK(write_mbr(self->bfd, three_parts, 3));
+	ASSERT_OK(lt_write_mbr(self->bfd, three_parts, 3));
 	ASSERT_OK(lt_configure(self->fd, self->bfd, 0, 0, LO_FLAGS_PARTSCAN, 0));
 	ASSERT_PARTS(self->idx, true, true);
 	/* p3 starts past the end of the device: not created */

@@ -58,16 +58,9 @@ static double now(void)
 static int param_write(const char *name, const char *val)
 {
 	char path[128];
-	int fd, r = 0;
 
 	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return lt_write_str(path, val);
 }
 
 /* Force (or stop forcing) the workqueue rundown path; -ENOENT on stock. */

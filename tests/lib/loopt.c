@@ -549,6 +549,47 @@ int lt_load_driver(const char *extra)
 	return r;
 }
 
+int lt_write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int e;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	return n == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+int lt_write_mbr(int fd, const uint32_t (*p)[2], int n)
+{
+	uint8_t mbr[512];
+	int i;
+
+	memset(mbr, 0, sizeof(mbr));
+	for (i = 0; i < n; i++) {
+		uint8_t *e = mbr + 446 + 16 * i;
+		uint32_t s = p[i][0], c = p[i][1];
+
+		if (!c)
+			continue;
+		e[1] = 0xfe; e[2] = 0xff; e[3] = 0xff;	/* CHS: use LBA */
+		e[4] = 0x83;
+		e[5] = 0xfe; e[6] = 0xff; e[7] = 0xff;
+		memcpy(e + 8, &s, 4);
+		memcpy(e + 12, &c, 4);
+	}
+	mbr[510] = 0x55;
+	mbr[511] = 0xaa;
+	if (pwrite(fd, mbr, 512, 0) != 512)
+		return -errno;
+	return fsync(fd) ? -errno : 0;
+}
+
 long lt_module_param(const char *name)
 {
 	char path[128], buf[32] = "";

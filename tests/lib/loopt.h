@@ -48,6 +48,8 @@ bool lt_clr_fd_is_lazy(void);
 int lt_clr_fd_now(int idx, int *fd);
 /* tmpfs (LT_TMPDIR) files open with O_DIRECT (Linux 6.6+) */
 bool lt_tmpfs_has_dio(void);
+/* write @s to @path (sysfs, cgroupfs, procfs): 0, -errno, or -EIO if short */
+int lt_write_str(const char *path, const char *s);
 /* count of kernel log lines containing @needle, or -errno */
 int lt_kmsg_count(const char *needle);
 
@@ -83,6 +85,8 @@ int lt_make_file(char *path, size_t pathlen, off_t size);	/* tracked */
 /* the same in @dir (e.g. a filesystem with O_DIRECT) */
 int lt_make_file_in(const char *dir, char *path, size_t pathlen, off_t size);
 int lt_open(const char *path, int flags);
+/* MBR with up to 4 primary Linux partitions {start, sectors}; 0 = unused */
+int lt_write_mbr(int fd, const uint32_t (*p)[2], int n);
 int lt_check_pattern(const uint8_t *buf, size_t len, uint64_t file_off,
 		     char *why, size_t whylen);
 

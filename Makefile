@@ -46,6 +46,7 @@ module: deps
 	rm -f $(OBJ)/*.c $(OBJ)/*.h
 	cp src/*.c src/Kbuild $(OBJ)/
 	if ls src/*.h >/dev/null 2>&1; then cp src/*.h $(OBJ)/; fi
+	rm -rf $(OBJ)/uapi && cp -r src/uapi $(OBJ)/
 	$(MAKE) -C $(KDIR) M=$(OBJ) W=1 modules
 	cp $(OBJ)/loop.ko build/$(KVER)/loop.ko
 	@echo "built build/$(KVER)/loop.ko"

@@ -19,6 +19,8 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include <linux/asyncloop.h>
+
 #include "compat.h"
 
 enum aloop_state {
@@ -117,19 +119,36 @@ extern int aloop_part_shift;
 extern int aloop_hw_queue_depth;
 extern bool aloop_rundown_wq_forced;
 
-/* control.c */
+/* control.c: /dev/loop-control */
 int aloop_control_init(void);
 void aloop_control_exit(void);
+
+/* attach.c: ALOOP_CTL_ATTACH */
+int aloop_attach(struct file *ctl, struct aloop_attach *a,
+		 struct aloop_attach __user *uarg);
+int aloop_attach_init(void);
+void aloop_attach_exit(void);
 
 /* device.c: device lifetime and the index */
 void aloop_set_state(struct aloop_device *lo, enum aloop_state state);
 int aloop_add(int index);
 int aloop_remove_index(int index);
 int aloop_get_free(void);
+struct aloop_device *aloop_get_device(int index);
+void aloop_put_device(struct aloop_device *lo);
+struct aloop_device *aloop_find_free(void);
 void aloop_remove_all(void);
 void aloop_rescan_partitions(struct aloop_device *lo);
 
-/* binding.c: attaching and detaching the backing file */
+/* binding.c: validating, attaching and detaching the backing file */
+bool aloop_is_loop_file(struct file *file);
+int aloop_validate_file(struct file *file, dev_t devt);
+int aloop_check_info(const struct loop_info64 *info);
+struct file *aloop_get_backing(unsigned int fd);
+bool aloop_dio_possible(struct file *file, loff_t offset, unsigned int bsize);
+int aloop_configure_locked(struct aloop_device *lo, struct file *file,
+			   const struct loop_config *config, bool writable,
+			   bool strict);
 sector_t aloop_file_sectors(struct file *file, loff_t offset,
 			    loff_t sizelimit);
 void aloop_set_size(struct aloop_device *lo, sector_t sectors);
@@ -172,7 +191,14 @@ extern struct mutex aloop_validate_mutex;
 int aloop_lock(struct aloop_device *lo, bool global);
 void aloop_unlock(struct aloop_device *lo, bool global);
 int aloop_wait_rundown(struct aloop_device *lo);
-int aloop_clr_fd(struct aloop_device *lo);
+int aloop_lock_unbound(struct aloop_device *lo, bool global);
+enum aloop_detach_how {
+	ALOOP_DETACH_LAZY,	/* LOOP_CLR_FD */
+	ALOOP_DETACH_SYNC,	/* ALOOP_DETACH */
+	ALOOP_DETACH_UNDO,	/* a failed ALOOP_CTL_ATTACH */
+};
+
+int aloop_detach(struct aloop_device *lo, enum aloop_detach_how how);
 int aloop_open(struct gendisk *disk);
 void aloop_release(struct gendisk *disk);
 void aloop_teardown_init_device(struct aloop_device *lo);

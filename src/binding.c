@@ -12,6 +12,7 @@
  */
 
 #include <linux/file.h>
+#include <linux/major.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/statfs.h>
@@ -127,22 +128,26 @@ int aloop_update_limits(struct aloop_device *lo, unsigned int bsize)
 	return aloop_apply_limits(lo->disk->queue, &l);
 }
 
-/*
+/**
+ * aloop_dio_possible() - can @file back a device with direct I/O
+ * @file: the backing file
+ * @offset: lo_offset of the binding
+ * @bsize: the loop device's logical block size
+ *
  * Direct I/O needs an O_DIRECT capable file, an offset aligned to the
  * backing logical block size and a loop block size at least that large.
  */
-static bool aloop_can_dio(struct aloop_device *lo, struct file *file)
+bool aloop_dio_possible(struct file *file, loff_t offset, unsigned int bsize)
 {
 	struct block_device *bb = aloop_backing_bdev(file);
-	unsigned short bsize;
+	unsigned int bb_bsize;
 
 	if (!(file->f_mode & FMODE_CAN_ODIRECT))
 		return false;
 	if (!bb)
 		return true;
-	bsize = bdev_logical_block_size(bb);
-	return queue_logical_block_size(lo->disk->queue) >= bsize &&
-	       !(lo->offset & (bsize - 1));
+	bb_bsize = bdev_logical_block_size(bb);
+	return bsize >= bb_bsize && !(offset & (bb_bsize - 1));
 }
 
 /*
@@ -187,7 +192,9 @@ static void aloop_report_shared(struct aloop_device *lo)
  */
 void aloop_update_dio(struct aloop_device *lo, bool want)
 {
-	bool use_dio = want && aloop_can_dio(lo, lo->backing);
+	bool use_dio = want &&
+		aloop_dio_possible(lo->backing, lo->offset,
+				   queue_logical_block_size(lo->disk->queue));
 
 	lockdep_assert_held(&lo->lock);
 	WARN_ON_ONCE(lo->state == ALOOP_BOUND &&
@@ -255,6 +262,191 @@ void aloop_set_info(struct aloop_device *lo, const struct loop_info64 *info)
 	WRITE_ONCE(lo->sizelimit, info->lo_sizelimit);
 	memcpy(lo->file_name, info->lo_file_name, LO_NAME_SIZE);
 	lo->file_name[LO_NAME_SIZE - 1] = 0;
+}
+
+bool aloop_is_loop_file(struct file *file)
+{
+	struct inode *inode = file->f_mapping->host;
+
+	return inode && S_ISBLK(inode->i_mode) && imajor(inode) == LOOP_MAJOR;
+}
+
+/*
+ * Refuse a backing file that leads back to the device @devt through a chain of loop
+ * devices, and anything that is neither a regular file nor a block device.
+ */
+int aloop_validate_file(struct file *file, dev_t devt)
+{
+	struct inode *inode = file->f_mapping->host;
+	struct file *f = file;
+
+	while (aloop_is_loop_file(f)) {
+		struct aloop_device *l;
+
+		lockdep_assert_held(&aloop_validate_mutex);
+		if (f->f_mapping->host->i_rdev == devt)
+			return -EBADF;
+		l = I_BDEV(f->f_mapping->host)->bd_disk->private_data;
+		if (READ_ONCE(l->state) != ALOOP_BOUND)
+			return -EINVAL;
+		/* pairs with smp_wmb() before publishing ALOOP_BOUND */
+		smp_rmb();
+		f = l->backing;
+	}
+	if (!S_ISREG(inode->i_mode) && !S_ISBLK(inode->i_mode))
+		return -EINVAL;
+	return 0;
+}
+
+/* Check the part of loop_info64 that a caller may set. */
+int aloop_check_info(const struct loop_info64 *info)
+{
+	if ((unsigned int)info->lo_encrypt_key_size > LO_KEY_SIZE)
+		return -EINVAL;
+	switch (info->lo_encrypt_type) {
+	case LO_CRYPT_NONE:
+		break;
+	case LO_CRYPT_XOR:
+		pr_warn("support for the xor transformation has been removed.\n");
+		return -EINVAL;
+	case LO_CRYPT_CRYPTOAPI:
+		pr_warn("support for cryptoloop has been removed.  Use dm-crypt instead.\n");
+		return -EINVAL;
+	default:
+		return -EINVAL;
+	}
+	if (info->lo_offset > LLONG_MAX || info->lo_sizelimit > LLONG_MAX)
+		return -EOVERFLOW;
+	return 0;
+}
+
+/*
+ * Block I/O goes through ->read_iter and ->write_iter of the backing file
+ * (refused up front, as stock 6.12 does; 6.1 failed the I/O instead).
+ */
+static int aloop_check_backing_ops(struct file *file)
+{
+	if (!file->f_op->read_iter)
+		return -EINVAL;
+	if ((file->f_mode & FMODE_WRITE) && !file->f_op->write_iter)
+		return -EINVAL;
+	return 0;
+}
+
+/* fget() the backing file of CONFIGURE/SET_FD/CHANGE_FD and check it. */
+struct file *aloop_get_backing(unsigned int fd)
+{
+	struct file *file = fget(fd);
+	int err;
+
+	if (!file)
+		return ERR_PTR(-EBADF);
+	err = aloop_check_backing_ops(file);
+	if (err) {
+		fput(file);
+		return ERR_PTR(err);
+	}
+	return file;
+}
+
+/*
+ * What ALOOP_ATTACH_STRICT refuses instead of adjusting: direct I/O that
+ * cannot be used, and a size the block size would cut a tail off.
+ */
+static int aloop_check_strict(struct file *file, const struct loop_info64 *info,
+			      u32 flags, unsigned int bsize)
+{
+	loff_t size = i_size_read(file->f_mapping->host) - info->lo_offset;
+
+	if ((flags & LO_FLAGS_DIRECT_IO) &&
+	    !aloop_dio_possible(file, info->lo_offset, bsize))
+		return -EINVAL;
+	if (info->lo_sizelimit & (SECTOR_SIZE - 1))
+		return -EINVAL;
+	if (info->lo_sizelimit && info->lo_sizelimit < size)
+		size = info->lo_sizelimit;
+	if (size > 0 && (size & (bsize - 1)))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * aloop_configure_locked() - validate a configuration and bind it
+ * @lo: the device, lo->lock held (and aloop_validate_mutex if @file is a
+ *	loop device)
+ * @file: the backing file, from aloop_get_backing(); the binding takes
+ *	this reference on success, the caller keeps it on error
+ * @config: LOOP_CONFIGURE's argument
+ * @writable: the caller may write to the device (else it binds read-only)
+ * @strict: refuse what cannot be honoured (ALOOP_ATTACH_STRICT)
+ *
+ * The one path from UNBOUND to BOUND, for LOOP_CONFIGURE, LOOP_SET_FD and
+ * ALOOP_CTL_ATTACH.  Everything is checked before anything changes.  The
+ * caller rescans the partitions after dropping the locks if the device has
+ * LO_FLAGS_PARTSCAN.
+ *
+ * Return: 0; -EBUSY if the device is not unbound; -EINVAL, -EOVERFLOW or
+ * -EBADF for a configuration the device cannot take.
+ */
+int aloop_configure_locked(struct aloop_device *lo, struct file *file,
+			   const struct loop_config *config, bool writable,
+			   bool strict)
+{
+	const struct loop_info64 *info = &config->info;
+	unsigned int bsize;
+	u32 flags;
+	int err;
+
+	lockdep_assert_held(&lo->lock);
+	if (lo->state != ALOOP_UNBOUND)
+		return -EBUSY;
+	err = aloop_validate_file(file, disk_devt(lo->disk));
+	if (err)
+		return err;
+	if (info->lo_flags & ~LOOP_CONFIGURE_SETTABLE_FLAGS)
+		return -EINVAL;
+	if (config->block_size) {
+		err = blk_validate_block_size(config->block_size);
+		if (err)
+			return err;
+	}
+	err = aloop_check_info(info);
+	if (err)
+		return err;
+
+	flags = info->lo_flags;
+	if (!(file->f_mode & FMODE_WRITE) || !writable ||
+	    !file->f_op->write_iter)
+		flags |= LO_FLAGS_READ_ONLY;
+	if (aloop_part_shift)
+		flags |= LO_FLAGS_PARTSCAN;
+	/* an O_DIRECT backing file asks for direct I/O */
+	if (file->f_flags & O_DIRECT)
+		flags |= LO_FLAGS_DIRECT_IO;
+	bsize = config->block_size ?:
+		aloop_default_block_size(file, flags & LO_FLAGS_DIRECT_IO);
+	if (strict) {
+		err = aloop_check_strict(file, info, flags, bsize);
+		if (err)
+			return err;
+	}
+
+	/* one uevent for the whole change, sent at the end */
+	dev_set_uevent_suppress(aloop_dev(lo), 1);
+	err = aloop_bind(lo, file, info, flags, bsize);
+	if (err) {
+		dev_set_uevent_suppress(aloop_dev(lo), 0);
+		return err;
+	}
+
+	/* aloop_validate_file() of a stacked device reads ->backing next */
+	smp_wmb();
+	aloop_set_state(lo, ALOOP_BOUND);
+	if (lo->flags & LO_FLAGS_PARTSCAN)
+		clear_bit(GD_SUPPRESS_PART_SCAN, &lo->disk->state);
+	dev_set_uevent_suppress(aloop_dev(lo), 0);
+	kobject_uevent(&aloop_dev(lo)->kobj, KOBJ_CHANGE);
+	return 0;
 }
 
 /**

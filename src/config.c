@@ -17,100 +17,12 @@
 
 #include "aloop.h"
 
-static bool aloop_is_loop_file(struct file *file)
-{
-	struct inode *inode = file->f_mapping->host;
-
-	return inode && S_ISBLK(inode->i_mode) && imajor(inode) == LOOP_MAJOR;
-}
-
-/*
- * Refuse a backing file that leads back to @bdev through a chain of loop
- * devices, and anything that is neither a regular file nor a block device.
- */
-static int aloop_validate_file(struct file *file, struct block_device *bdev)
-{
-	struct inode *inode = file->f_mapping->host;
-	struct file *f = file;
-
-	while (aloop_is_loop_file(f)) {
-		struct aloop_device *l;
-
-		lockdep_assert_held(&aloop_validate_mutex);
-		if (f->f_mapping->host->i_rdev == bdev->bd_dev)
-			return -EBADF;
-		l = I_BDEV(f->f_mapping->host)->bd_disk->private_data;
-		if (READ_ONCE(l->state) != ALOOP_BOUND)
-			return -EINVAL;
-		/* pairs with smp_wmb() before publishing ALOOP_BOUND */
-		smp_rmb();
-		f = l->backing;
-	}
-	if (!S_ISREG(inode->i_mode) && !S_ISBLK(inode->i_mode))
-		return -EINVAL;
-	return 0;
-}
-
-/* Check the part of loop_info64 that a caller may set. */
-static int aloop_check_info(const struct loop_info64 *info)
-{
-	if ((unsigned int)info->lo_encrypt_key_size > LO_KEY_SIZE)
-		return -EINVAL;
-	switch (info->lo_encrypt_type) {
-	case LO_CRYPT_NONE:
-		break;
-	case LO_CRYPT_XOR:
-		pr_warn("support for the xor transformation has been removed.\n");
-		return -EINVAL;
-	case LO_CRYPT_CRYPTOAPI:
-		pr_warn("support for cryptoloop has been removed.  Use dm-crypt instead.\n");
-		return -EINVAL;
-	default:
-		return -EINVAL;
-	}
-	if (info->lo_offset > LLONG_MAX || info->lo_sizelimit > LLONG_MAX)
-		return -EOVERFLOW;
-	return 0;
-}
-
-/*
- * Block I/O goes through ->read_iter and ->write_iter of the backing file
- * (refused up front, as stock 6.12 does; 6.1 failed the I/O instead).
- */
-static int aloop_check_backing_ops(struct file *file)
-{
-	if (!file->f_op->read_iter)
-		return -EINVAL;
-	if ((file->f_mode & FMODE_WRITE) && !file->f_op->write_iter)
-		return -EINVAL;
-	return 0;
-}
-
-/* fget() the backing file of CONFIGURE/SET_FD/CHANGE_FD and check it. */
-static struct file *aloop_get_backing(unsigned int fd)
-{
-	struct file *file = fget(fd);
-	int err;
-
-	if (!file)
-		return ERR_PTR(-EBADF);
-	err = aloop_check_backing_ops(file);
-	if (err) {
-		fput(file);
-		return ERR_PTR(err);
-	}
-	return file;
-}
-
 static int aloop_configure(struct aloop_device *lo, aloop_mode_t mode,
 			   struct block_device *bdev,
 			   const struct loop_config *config)
 {
-	const struct loop_info64 *info = &config->info;
 	struct file *file;
-	unsigned int bsize;
 	bool is_loop, partscan;
-	u32 flags;
 	int err;
 
 	file = aloop_get_backing(config->fd);
@@ -125,67 +37,15 @@ static int aloop_configure(struct aloop_device *lo, aloop_mode_t mode,
 			goto out_putf;
 	}
 
-	for (;;) {
-		err = aloop_lock(lo, is_loop);
-		if (err)
-			goto out_claim;
-		if (lo->state != ALOOP_RUNDOWN)
-			break;
-		/* the device is about to be free: wait instead of EBUSY */
-		aloop_unlock(lo, is_loop);
-		err = aloop_wait_rundown(lo);
-		if (err)
-			goto out_claim;
-	}
-
-	err = -EBUSY;
-	if (lo->state != ALOOP_UNBOUND)
-		goto out_unlock;
-	err = aloop_validate_file(file, bdev);
+	err = aloop_lock_unbound(lo, is_loop);
 	if (err)
-		goto out_unlock;
-	err = -EINVAL;
-	if (info->lo_flags & ~LOOP_CONFIGURE_SETTABLE_FLAGS)
-		goto out_unlock;
-	if (config->block_size) {
-		err = blk_validate_block_size(config->block_size);
-		if (err)
-			goto out_unlock;
-	}
-	err = aloop_check_info(info);
-	if (err)
-		goto out_unlock;
-
-	flags = info->lo_flags;
-	if (!(file->f_mode & FMODE_WRITE) || !(mode & ALOOP_OPEN_WRITE) ||
-	    !file->f_op->write_iter)
-		flags |= LO_FLAGS_READ_ONLY;
-	if (aloop_part_shift)
-		flags |= LO_FLAGS_PARTSCAN;
-	/* an O_DIRECT backing file asks for direct I/O */
-	if (file->f_flags & O_DIRECT)
-		flags |= LO_FLAGS_DIRECT_IO;
-	bsize = config->block_size ?:
-		aloop_default_block_size(file, flags & LO_FLAGS_DIRECT_IO);
-
-	/* one uevent for the whole change, sent at the end */
-	dev_set_uevent_suppress(aloop_dev(lo), 1);
-	err = aloop_bind(lo, file, info, flags, bsize);
-	if (err) {
-		dev_set_uevent_suppress(aloop_dev(lo), 0);
-		goto out_unlock;
-	}
-
-	/* aloop_validate_file() of a stacked device reads ->backing next */
-	smp_wmb();
-	aloop_set_state(lo, ALOOP_BOUND);
-	partscan = lo->flags & LO_FLAGS_PARTSCAN;
-	if (partscan)
-		clear_bit(GD_SUPPRESS_PART_SCAN, &lo->disk->state);
-
-	dev_set_uevent_suppress(aloop_dev(lo), 0);
-	kobject_uevent(&aloop_dev(lo)->kobj, KOBJ_CHANGE);
+		goto out_claim;
+	err = aloop_configure_locked(lo, file, config, mode & ALOOP_OPEN_WRITE,
+				     false);
+	partscan = !err && (lo->flags & LO_FLAGS_PARTSCAN);
 	aloop_unlock(lo, is_loop);
+	if (err)
+		goto out_claim;
 
 	if (partscan)
 		aloop_rescan_partitions(lo);
@@ -193,8 +53,6 @@ static int aloop_configure(struct aloop_device *lo, aloop_mode_t mode,
 		bd_abort_claiming(bdev, aloop_configure);
 	return 0;
 
-out_unlock:
-	aloop_unlock(lo, is_loop);
 out_claim:
 	if (!(mode & ALOOP_OPEN_EXCL))
 		bd_abort_claiming(bdev, aloop_configure);
@@ -229,7 +87,7 @@ static int aloop_change_fd(struct aloop_device *lo, struct block_device *bdev,
 	err = -EINVAL;
 	if (!(lo->flags & LO_FLAGS_READ_ONLY))
 		goto out_unlock;
-	err = aloop_validate_file(file, bdev);
+	err = aloop_validate_file(file, disk_devt(lo->disk));
 	if (err)
 		goto out_unlock;
 	err = -EINVAL;
@@ -606,7 +464,9 @@ static int aloop_dispatch(struct aloop_device *lo, struct block_device *bdev,
 	case LOOP_CHANGE_FD:
 		return aloop_change_fd(lo, bdev, arg);
 	case LOOP_CLR_FD:
-		return aloop_clr_fd(lo);
+		return aloop_detach(lo, ALOOP_DETACH_LAZY);
+	case ALOOP_DETACH:
+		return aloop_detach(lo, ALOOP_DETACH_SYNC);
 	case LOOP_SET_STATUS:
 		return aloop_set_status_old(lo, bdev, mode, argp);
 	case LOOP_GET_STATUS:
@@ -712,6 +572,7 @@ int aloop_compat_ioctl(struct block_device *bdev, aloop_mode_t mode,
 	case LOOP_CHANGE_FD:
 	case LOOP_SET_BLOCK_SIZE:
 	case LOOP_SET_DIRECT_IO:
+	case ALOOP_DETACH:
 		return aloop_dispatch(lo, bdev, mode, cmd, arg);
 	default:
 		return -ENOIOCTLCMD;

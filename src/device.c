@@ -250,52 +250,101 @@ out_show:
 }
 
 /**
- * aloop_get_free() - LOOP_CTL_GET_FREE
+ * aloop_get_device() - look up device @index and take a reference
+ * @index: the device number
  *
- * Hands out the lowest-numbered device that is unbound, exactly as if every
- * rundown were synchronous: a device in rundown is about to be unbound, so
- * wait for it rather than skip it or create a new device.  Attach and
- * autoclear-detach churn then keeps reusing the same few devices.
- *
- * Return: the index, or -errno.
+ * Return: the device, to be released with aloop_put_device(), or
+ * ERR_PTR(-ENODEV) if there is no such device or it is being deleted.
  */
-int aloop_get_free(void)
+struct aloop_device *aloop_get_device(int index)
 {
-	struct aloop_device *lo, *closing;
+	struct aloop_device *lo;
+
+	if (index < 0)
+		return ERR_PTR(-ENODEV);
+	mutex_lock(&aloop_ctl_mutex);
+	lo = xa_load(&aloop_devices, index);
+	if (lo && lo->visible)
+		get_device(aloop_dev(lo));
+	else
+		lo = ERR_PTR(-ENODEV);
+	mutex_unlock(&aloop_ctl_mutex);
+	return lo;
+}
+
+void aloop_put_device(struct aloop_device *lo)
+{
+	put_device(aloop_dev(lo));
+}
+
+/**
+ * aloop_find_free() - the device LOOP_CTL_GET_FREE and ALOOP_CTL_ATTACH use
+ *
+ * The lowest-numbered device that is unbound, exactly as if every rundown
+ * were synchronous: a device in rundown is about to be unbound, so wait for
+ * it rather than skip it or create a new device.  Attach and
+ * autoclear-detach churn then keeps reusing the same few devices.  The
+ * answer is a hint: the caller rechecks the state under lo->lock.
+ *
+ * Return: the device, referenced (aloop_put_device()), or ERR_PTR(-errno).
+ */
+struct aloop_device *aloop_find_free(void)
+{
+	struct aloop_device *lo, *found;
 	unsigned long id;
 	int err;
 
 	for (;;) {
-		closing = NULL;
+		enum aloop_state state = ALOOP_UNBOUND;
+
+		found = NULL;
 		err = mutex_lock_killable(&aloop_ctl_mutex);
 		if (err)
-			return err;
+			return ERR_PTR(err);
 		xa_for_each_marked(&aloop_devices, id, lo, ALOOP_FREE) {
-			enum aloop_state state;
-
 			if (!lo->visible)
 				continue;
-			/* racy by design: configure rechecks under lo->lock */
 			state = READ_ONCE(lo->state);
-			if (state == ALOOP_UNBOUND) {
-				mutex_unlock(&aloop_ctl_mutex);
-				return id;
-			}
-			if (state == ALOOP_RUNDOWN) {
-				closing = lo;
-				get_device(aloop_dev(closing));
+			if (state == ALOOP_UNBOUND || state == ALOOP_RUNDOWN) {
+				found = lo;
+				get_device(aloop_dev(found));
 				break;
 			}
 		}
 		mutex_unlock(&aloop_ctl_mutex);
 
-		if (!closing)
-			return aloop_add(-1);
-		err = aloop_wait_rundown(closing);
-		put_device(aloop_dev(closing));
+		if (!found) {
+			err = aloop_add(-1);
+			return err < 0 ? ERR_PTR(err) : aloop_get_device(err);
+		}
+		if (state == ALOOP_UNBOUND)
+			return found;
+		err = aloop_wait_rundown(found);
+		aloop_put_device(found);
 		if (err)
-			return err;
+			return ERR_PTR(err);
 	}
+}
+
+/**
+ * aloop_get_free() - LOOP_CTL_GET_FREE
+ *
+ * Return: the index of aloop_find_free()'s device, or -errno.
+ */
+int aloop_get_free(void)
+{
+	struct aloop_device *lo;
+	int index;
+
+	/* -ENODEV: the new device was removed before we saw it */
+	do {
+		lo = aloop_find_free();
+	} while (lo == ERR_PTR(-ENODEV));
+	if (IS_ERR(lo))
+		return PTR_ERR(lo);
+	index = lo->index;
+	aloop_put_device(lo);
+	return index;
 }
 
 /* Module unload: nobody can reach the index any more. */

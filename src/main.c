@@ -113,9 +113,12 @@ static int __init aloop_init(void)
 	err = aloop_teardown_init();
 	if (err)
 		goto out_io;
-	err = aloop_control_init();
+	err = aloop_attach_init();
 	if (err)
 		goto out_teardown;
+	err = aloop_control_init();
+	if (err)
+		goto out_attach;
 	if (__register_blkdev(LOOP_MAJOR, "loop", aloop_probe)) {
 		err = -EIO;
 		goto out_control;
@@ -129,6 +132,8 @@ static int __init aloop_init(void)
 
 out_control:
 	aloop_control_exit();
+out_attach:
+	aloop_attach_exit();
 out_teardown:
 	aloop_teardown_exit();
 out_io:
@@ -142,6 +147,7 @@ static void __exit aloop_exit(void)
 	aloop_control_exit();
 	/* every bound device and pending rundown holds a module reference */
 	aloop_remove_all();
+	aloop_attach_exit();
 	aloop_teardown_exit();
 	aloop_workers_exit();
 }

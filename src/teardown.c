@@ -25,9 +25,11 @@
  * State machine (lo->state, written under lo->lock)
  * -------------------------------------------------
  *
- *   UNBOUND --LOOP_CONFIGURE/LOOP_SET_FD--> BOUND
- *   BOUND --LOOP_CLR_FD by the only opener--> RUNDOWN (rundown runs inline)
+ *   UNBOUND --LOOP_CONFIGURE/LOOP_SET_FD/ALOOP_CTL_ATTACH--> BOUND
+ *   BOUND --LOOP_CLR_FD/ALOOP_DETACH by the only opener--> RUNDOWN (rundown
+ *         runs inline)
  *   BOUND --LOOP_CLR_FD with other openers--> BOUND + LO_FLAGS_AUTOCLEAR
+ *   BOUND --ALOOP_DETACH with other openers--> BOUND (EBUSY)
  *   BOUND --last close with LO_FLAGS_AUTOCLEAR--> RUNDOWN (rundown deferred)
  *   RUNDOWN --rundown finished--> UNBOUND (lo->state_wait woken)
  *   UNBOUND --LOOP_CTL_REMOVE without openers, or rmmod--> DELETING (final)
@@ -124,6 +126,33 @@ int aloop_wait_rundown(struct aloop_device *lo)
 				   READ_ONCE(lo->state) != ALOOP_RUNDOWN);
 }
 
+/**
+ * aloop_lock_unbound() - aloop_lock(), waiting out a rundown in progress
+ * @lo: the device
+ * @global: as for aloop_lock()
+ *
+ * A device in rundown is about to be free: binding it waits instead of
+ * failing with EBUSY.
+ *
+ * Return: 0 with the locks held and @lo not in RUNDOWN, or -EINTR.
+ */
+int aloop_lock_unbound(struct aloop_device *lo, bool global)
+{
+	int err;
+
+	for (;;) {
+		err = aloop_lock(lo, global);
+		if (err)
+			return err;
+		if (lo->state != ALOOP_RUNDOWN)
+			return 0;
+		aloop_unlock(lo, global);
+		err = aloop_wait_rundown(lo);
+		if (err)
+			return err;
+	}
+}
+
 int aloop_pending_rundowns(void)
 {
 	return atomic_read(&aloop_rundowns_pending);
@@ -216,17 +245,24 @@ static void aloop_defer_rundown(struct aloop_device *lo)
 }
 
 /**
- * aloop_clr_fd() - LOOP_CLR_FD
+ * aloop_detach() - LOOP_CLR_FD, ALOOP_DETACH, and undoing an attach
  * @lo: the device
+ * @how: ALOOP_DETACH_LAZY (LOOP_CLR_FD), ALOOP_DETACH_SYNC (ALOOP_DETACH)
+ *	or ALOOP_DETACH_UNDO (ALOOP_CTL_ATTACH failed after binding)
  *
- * With other openers the detach is lazy, as in stock 6.1: AUTOCLEAR is set
- * and the last close runs the rundown.  The only opener detaches at once.
+ * Without openers besides the caller's own descriptor (none for UNDO) the
+ * device is detached before the call returns.  With others, LAZY and UNDO
+ * set AUTOCLEAR, so that the last close runs the rundown (LOOP_CLR_FD as
+ * in stock 6.1), and SYNC refuses.  UNDO cannot be interrupted: the
+ * binding it takes back must not outlive a caller that is being killed.
  *
- * Return: 0, -ENXIO if not bound, -EINTR on a fatal signal.
+ * Return: 0, -ENXIO if not bound, -EBUSY (SYNC only), -EINTR on a fatal
+ * signal (not UNDO).
  */
-int aloop_clr_fd(struct aloop_device *lo)
+int aloop_detach(struct aloop_device *lo, enum aloop_detach_how how)
 {
 	struct mutex *open_mutex = &lo->disk->open_mutex;
+	unsigned int own = how == ALOOP_DETACH_UNDO ? 0 : 1;
 	int err;
 
 	/*
@@ -236,18 +272,27 @@ int aloop_clr_fd(struct aloop_device *lo)
 	 * configure that found this device as its backing file see the
 	 * state change.
 	 */
-	err = mutex_lock_killable(open_mutex);
-	if (err)
-		return err;
-	err = aloop_lock(lo, true);
-	if (err)
-		goto out_open;
+	if (how == ALOOP_DETACH_UNDO) {
+		mutex_lock(open_mutex);
+		mutex_lock(&aloop_validate_mutex);
+		mutex_lock(&lo->lock);
+	} else {
+		err = mutex_lock_killable(open_mutex);
+		if (err)
+			return err;
+		err = aloop_lock(lo, true);
+		if (err)
+			goto out_open;
+	}
 	err = -ENXIO;
 	if (lo->state != ALOOP_BOUND)
 		goto out_unlock;
 	err = 0;
-	if (disk_openers(lo->disk) > 1) {
-		WRITE_ONCE(lo->flags, lo->flags | LO_FLAGS_AUTOCLEAR);
+	if (disk_openers(lo->disk) > own) {
+		if (how == ALOOP_DETACH_SYNC)
+			err = -EBUSY;
+		else
+			WRITE_ONCE(lo->flags, lo->flags | LO_FLAGS_AUTOCLEAR);
 		goto out_unlock;
 	}
 	aloop_set_state(lo, ALOOP_RUNDOWN);

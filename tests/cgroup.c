@@ -325,6 +325,7 @@ static int cg_measure_b(struct cg_shared *sh, const char *dev, bool warm,
 #define CG_P		CG_ROOT "/aloop-test-p"
 #define CG_C		CG_P "/c"
 #define CG_RELEASE_SECS	90
+#define CG_STOCK_SECS	10
 /* the device of the release tests, from the first to the last */
 #define CG_RELEASE_IDX	"/tmp/aloop-cg-release"
 
@@ -620,13 +621,20 @@ FIXTURE_TEARDOWN(release)
 TEST_F_TIMEOUT(release, idle_worker_let_go_of_the_removed_cgroup,
 	       CG_RELEASE_SECS + 30)
 {
+	/*
+	 * Stock lets go from a deferrable timer that an idle CPU never runs
+	 * (difference (u)): measured, it kept the cgroup for 200 s and more.
+	 * Its reference run only gives it a short chance, and checks that
+	 * the device still works.
+	 */
+	int secs = lt_driver_is_ours() ? CG_RELEASE_SECS : CG_STOCK_SECS;
 	long long dying = -1;
 	char dev[64];
 	double t0;
 
 	ASSERT_TRUE(lt_is_bound(self->idx));
 	t0 = cg_now();
-	while (cg_now() - t0 < CG_RELEASE_SECS) {
+	while (cg_now() - t0 < secs) {
 		dying = cg_dying(CG_P);
 		if (!dying)
 			break;

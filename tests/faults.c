@@ -35,6 +35,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <linux/asyncloop.h>
+
 #include "kselftest_harness.h"
 #include "loopt.h"
 
@@ -175,6 +177,7 @@ struct fctx {
 	int nidx;		/* add/remove: the index added and removed */
 	char a[PATH_MAX], b[PATH_MAX];
 	int afd, bfd;		/* two 1 MiB backing files */
+	int nfd;		/* attach: the descriptor it returned, or -1 */
 	struct loop_info64 orig;	/* status after prepare() */
 };
 
@@ -193,6 +196,7 @@ struct fpath {
 	int (*after)(struct fctx *c);	/* after each call, faults off */
 	int (*undo)(struct fctx *c);	/* after a success: back to the pre-state */
 	bool ctl;		/* the state is that of c->nidx, opened by snap() */
+	bool ours_only;		/* an asyncloop extension (stock: ENOSYS) */
 	bool must_fail;		/* some allocation cannot be done without */
 	bool cannot_fail;	/* a close(): the rundown has to complete */
 	int alt_errno;		/* what the kernel returns for some -ENOMEM */
@@ -429,6 +433,31 @@ static long do_clr_fd(struct fctx *c)
 	return do_last_close(c);
 }
 
+/* ALOOP_CTL_ATTACH of c->nidx with AUTOCLEAR; c->nfd holds the device */
+static long do_attach(struct fctx *c)
+{
+	struct aloop_attach a = {
+		.config.fd = c->afd,
+		.config.info.lo_flags = LO_FLAGS_AUTOCLEAR,
+		.flags = ALOOP_ATTACH_INDEX,
+		.index = c->nidx,
+	};
+	long r = lt_ctl(ALOOP_CTL_ATTACH, (long)&a);
+
+	if (r >= 0)
+		c->nfd = (int)r;
+	return r;
+}
+
+/* the last close detaches it (AUTOCLEAR) */
+static int attach_undo(struct fctx *c)
+{
+	int r = close(c->nfd);
+
+	c->nfd = -1;
+	return r ? -errno : 0;
+}
+
 #define FPATH(n, prep, c, und, ...) { .name = n, .prepare = prep, .call = c, \
 					    .undo = und, __VA_ARGS__ }
 static const struct fpath p_configure =
@@ -456,6 +485,13 @@ static const struct fpath p_add =
 	      .must_fail = true, .alt_errno = -EINVAL);
 static const struct fpath p_remove =
 	FPATH("ctl-remove", add_undo, do_remove, add_undo, .ctl = true);
+/*
+ * Allocations of the descriptor, the inode and dentry it is opened
+ * through, and the open itself, after the binding: each must undo it.
+ */
+static const struct fpath p_attach =
+	FPATH("aloop-attach", add_undo, do_attach, attach_undo, .ctl = true,
+	      .must_fail = true, .ours_only = true);
 static const struct fpath p_autoclear =
 	FPATH("rundown autoclear last close", bind_autoclear, do_last_close,
 	      bind_autoclear, .after = reopen, .cannot_fail = true);
@@ -479,6 +515,7 @@ FIXTURE_VARIANT_ADD(fault, set_status) { .p = &p_status };
 FIXTURE_VARIANT_ADD(fault, set_block_size) { .p = &p_block_size };
 FIXTURE_VARIANT_ADD(fault, ctl_add) { .p = &p_add };
 FIXTURE_VARIANT_ADD(fault, ctl_remove) { .p = &p_remove };
+FIXTURE_VARIANT_ADD(fault, aloop_attach) { .p = &p_attach };
 FIXTURE_VARIANT_ADD(fault, rundown_autoclear) { .p = &p_autoclear };
 FIXTURE_VARIANT_ADD(fault, rundown_clr_fd) { .p = &p_clr_fd };
 
@@ -496,6 +533,7 @@ FIXTURE_SETUP(fault)
 	ASSERT_NONNEG(c->afd);
 	c->bfd = lt_open(c->b, O_RDWR);
 	ASSERT_NONNEG(c->bfd);
+	c->nfd = -1;
 	c->nidx = lt_free_index(c->idx + 100);
 	ASSERT_NONNEG(c->nidx);
 	lt_track_dev(c->nidx, true);
@@ -504,6 +542,8 @@ FIXTURE_SETUP(fault)
 
 FIXTURE_TEARDOWN(fault)
 {
+	if (self->c.nfd >= 0)
+		close(self->c.nfd);
 	lt_cleanup();
 }
 
@@ -518,6 +558,8 @@ TEST_F_TIMEOUT(fault, nth, 1800)
 	long ret;
 	int left, leaks;
 
+	if (p->ours_only && !lt_driver_is_ours())
+		SKIP(return, "%s: an asyncloop extension", p->name);
 	ASSERT_EQ(0, kml_clear()) TH_LOG("kmemleak off? boot with kmemleak=on");
 	ASSERT_OK(p->prepare(c));
 	snap(p, c, &before);

@@ -2,6 +2,10 @@
 /*
  * asyncloop binding: what ties a backing file to a loop device.
  *
+ * aloop_configure_locked() is the one path from UNBOUND to BOUND: it
+ * validates a backing file and a struct loop_config (for LOOP_CONFIGURE,
+ * LOOP_SET_FD and ALOOP_CTL_ATTACH alike) and binds them.
+ *
  * aloop_bind() and aloop_unbind() are the one pair that sets up and takes
  * down everything a bound device holds: the backing file and its gfp mask,
  * the configuration, the queue limits, the read-only flag, the size, the

@@ -2,6 +2,8 @@
 #   make deps     install host packages + unpack the target kernel (vm/setup)
 #   make module   build build/$(KVER)/loop.ko
 #   make tests    build the static test binaries into build/tests/
+#                 (loopctl too: tools/, static for the guest)
+#   make tools    build/tools/loopctl (dynamic, the package's) and build/tests/loopctl
 #   make check    run every tests/suites/*.sh in the VM against ours and stock,
 #                 on Debian's 6.1 and 6.12 kernels (KVER=... for one kernel)
 #   make demo     boot the VM once with our driver and run vm/demo.sh (KVER)
@@ -11,6 +13,7 @@
 #   make lockdep-proof the NAIVE build must make lockdep report the syzbot
 #                      cycle (on LOCKDEP_KVERS, default debug-6.1)
 #   make deb      build/deb/asyncloop-dkms_<version>_all.deb (debian/, DKMS source package)
+#                 and build/deb/asyncloop-tools_<version>_amd64.deb (loopctl)
 #   make dkms-install  install that package and its DKMS build for KVER
 #   make e2e      package end to end: kernels, install, boot, remove (vm/e2e; CI)
 #   make soak     integrity soak, SOAK_SECS per kernel and driver (minutes)
@@ -30,7 +33,7 @@ CHECK_KVERS = $(if $(filter file,$(origin KVER)),$(KVER_61) $(KVER_612),$(KVER))
 KDIR ?= $(if $(filter debug-%,$(KVER)),$(CURDIR)/build/$(KVER)/kbuild-tree,/lib/modules/$(KVER)/build)
 OBJ   = $(CURDIR)/build/$(KVER)/obj
 
-.PHONY: all deps module tests check demo clean
+.PHONY: all deps module tests tools check demo clean
 all: module tests
 
 # vm/setup without an argument sets up both kernel series
@@ -51,8 +54,12 @@ module: deps
 	cp $(OBJ)/loop.ko build/$(KVER)/loop.ko
 	@echo "built build/$(KVER)/loop.ko"
 
-tests:
+tests: tools
 	$(MAKE) -C tests
+
+# loopctl(8): build/tools/loopctl and the static build/tests/loopctl (suite loopctl)
+tools:
+	$(MAKE) -C tools
 
 check: deps tests
 	set -e; for k in $(CHECK_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
@@ -129,30 +136,37 @@ profile: deps module
 # passed by dkms.conf's MAKE line for DKMS builds).
 export ALOOP_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB = build/deb/asyncloop-dkms_$(ALOOP_VERSION)_all.deb
+DEB_TOOLS = build/deb/asyncloop-tools_$(ALOOP_VERSION)_amd64.deb
 DEB_TREE = build/deb/asyncloop-$(ALOOP_VERSION)
 .PHONY: deb dkms-install
 # dpkg-buildpackage runs in a copy under build/deb/, so that debhelper's files
-# stay out of the work tree; the .deb, .changes and .buildinfo land in build/deb/.
+# stay out of the work tree; the .debs, .changes and .buildinfo land in build/deb/.
+# gcc and libc6-dev compile loopctl (build-essential, which Build-Depends
+# does not list; the kernel headers bring only gcc-12).
 deb:
-	@m=; for p in debhelper dh-dkms dpkg-dev; do \
+	@m=; for p in debhelper dh-dkms dpkg-dev gcc libc6-dev; do \
 	    [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || m="$$m $$p"; done; \
 	if [ -n "$$m" ]; then apt-get install -y --no-install-recommends $$m; fi
-	rm -rf build/deb && mkdir -p $(DEB_TREE)/src
+	rm -rf build/deb && mkdir -p $(DEB_TREE)/src $(DEB_TREE)/tools $(DEB_TREE)/docs
 	cp -r debian dkms.conf README.md $(DEB_TREE)/
 	cp src/*.c src/*.h src/Kbuild $(DEB_TREE)/src/
+	cp -r src/uapi $(DEB_TREE)/src/
+	cp tools/Makefile tools/*.c tools/*.h tools/loopctl.8 $(DEB_TREE)/tools/
+	cp docs/extensions.md $(DEB_TREE)/docs/
 	cd $(DEB_TREE) && dpkg-buildpackage -b -us -uc
 	rm -rf $(DEB_TREE)
-	@echo "built $(DEB)"
+	@echo "built $(DEB) $(DEB_TOOLS)"
 
 # Installs the package built from this tree (prerm removes any earlier build of
 # the same version; postinst builds for the running and the newest kernel),
-# then makes sure DKMS built and installed it for KVER. Undo: apt-get remove
-# asyncloop-dkms. Stale 0.1 installs (earlier dkms-install) are removed first.
+# with asyncloop-tools (loopctl), on which it depends, then makes sure DKMS
+# built and installed it for KVER. Undo: apt-get remove asyncloop-dkms
+# asyncloop-tools. Stale 0.1 installs (earlier dkms-install) are removed first.
 dkms-install: deb
 	test -e /lib/modules/$(KVER)/build/Makefile || apt-get install -y --no-install-recommends linux-headers-$(KVER)
 	if [ -d /var/lib/dkms/asyncloop/0.1 ]; then dkms remove asyncloop/0.1 --all; fi
 	if ! dpkg -S /usr/src/asyncloop-0.1 >/dev/null 2>&1; then rm -rf /usr/src/asyncloop-0.1; fi
-	apt-get install -y --reinstall --no-install-recommends ./$(DEB)
+	apt-get install -y --reinstall --no-install-recommends ./$(DEB) ./$(DEB_TOOLS)
 	dkms install asyncloop/$(ALOOP_VERSION) -k $(KVER)
 	dkms status asyncloop
 	modinfo -k $(KVER) -n loop

@@ -29,9 +29,31 @@
 
 static struct vfsmount *aloop_mnt;
 
+/* /proc/PID/fd/N of a returned descriptor reads /dev/loopN */
+static char *aloop_fs_dname(struct dentry *dentry, char *buf, int buflen)
+{
+	const char *name = dentry->d_name.name;
+	int len = strlen("/dev/") + strlen(name) + 1;
+
+	if (len > buflen)
+		return ERR_PTR(-ENAMETOOLONG);
+	buf += buflen - len;
+	snprintf(buf, len, "/dev/%s", name);
+	return buf;
+}
+
+static const struct dentry_operations aloop_fs_dops = {
+	.d_dname	= aloop_fs_dname,
+};
+
 static int aloop_fs_init_fs_context(struct fs_context *fc)
 {
-	return init_pseudo(fc, ALOOP_FS_MAGIC) ? 0 : -ENOMEM;
+	struct pseudo_fs_context *ctx = init_pseudo(fc, ALOOP_FS_MAGIC);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->dops = &aloop_fs_dops;
+	return 0;
 }
 
 /* no .owner: a module reference per mount would keep us from unloading */

@@ -32,6 +32,30 @@ got_src=$(cat /sys/module/loop/srcversion 2>/dev/null || true)
 check "loaded loop's srcversion '$got_src' = host modinfo's '${ALOOP_SRCVERSION:-}'" \
     [ "$got_src" = "${ALOOP_SRCVERSION:-}" ]
 
+# loopctl of the asyncloop-tools package (vm/e2e: vm/run --bins loopctl)
+lc_run_fs() { # loopctl [--require-atomic] run: mkfs, mount, write, umount; then free
+    truncate -s 32M /tmp/e2e-lc.img || return 1
+    loopctl "$@" run /tmp/e2e-lc.img -- sh -c 'mkfs.ext4 -q "$LOOP_DEVICE" &&
+        mkdir -p /tmp/e2e-lc && mount "$LOOP_DEVICE" /tmp/e2e-lc &&
+        echo hi > /tmp/e2e-lc/x && umount /tmp/e2e-lc' || return 1
+    [ -z "$(losetup -a)" ] && e2fsck -fn /tmp/e2e-lc.img >/dev/null 2>&1
+}
+if command -v loopctl >/dev/null 2>&1; then
+    echo "loopctl features: $(loopctl features 2>&1 | tr '\n' ' ')"
+    if [ "$EXPECT" = stock ]; then
+        check "loopctl features: the stock driver" sh -c 'loopctl features | grep -q "^driver: stock loop"'
+        check "loopctl run (classic-ABI fallback): mkfs, mount, umount; nothing left bound" lc_run_fs --quiet
+        check "loopctl --require-atomic run refuses on stock (125)" \
+            sh -c 'loopctl --require-atomic run /tmp/e2e-lc.img -- true 2>/dev/null; [ $? = 125 ]'
+    else
+        check "loopctl features: asyncloop with every extension" loopctl --require-atomic features
+        check "loopctl --require-atomic run: mkfs, mount, umount; nothing left bound" lc_run_fs --require-atomic
+    fi
+    rm -f /tmp/e2e-lc.img
+else
+    not_ok "loopctl in the guest (asyncloop-tools, vm/run --bins loopctl)"
+fi
+
 if [ "$EXPECT" = stock ]; then
     check "stock loop: /sys/module/loop/version absent" [ ! -e /sys/module/loop/version ]
     echo "ASYNCLOOP-E2E-DONE fails=$FAILS"

@@ -13,6 +13,8 @@
 #   after the rounds: binding and tearing down 4,095 devices takes minutes in
 #   TCG, so ours runs it with teardown, then stock without, just before poweroff)
 #   ALOOP_BENCH_ONLY (e.g. "io" or "ctl": run only that part)
+#   ALOOP_BENCH_NPROCS ("1 2 4 8": process counts of the attach cycles,
+#   classic on both drivers, ALOOP_CTL_ATTACH on ours)
 # Buffered jobs skip the QD32 randread/randwrite: libaio without O_DIRECT
 # submits synchronously, so they equal QD1 (measured: within noise).
 set -u
@@ -22,6 +24,7 @@ CLOSES=${ALOOP_BENCH_CLOSES:-1000}
 MEMDEVS=${ALOOP_BENCH_MEMDEVS:-1000}
 SCALE=${ALOOP_BENCH_SCALE:-1}
 ONLY=${ALOOP_BENCH_ONLY:-}
+NPROCS=${ALOOP_BENCH_NPROCS:-1 2 4 8}
 MODDIR=/lib/modules/$(cat /etc/asyncloop/modrel)
 STOCK_KO=$MODDIR/$(cat /etc/asyncloop/stock-loop)
 OURS_KO=/lib/asyncloop/loop.ko
@@ -154,11 +157,17 @@ run_io() { # run_io <cfg> <round>
 }
 
 # ------------------------------------------------------------ control ----
+# cycle: the systemd-style attach (flock + GET_FREE + CONFIGURE) on both
+# drivers; acycle: ALOOP_CTL_ATTACH (ours only), issue 13
 run_ctl() { # run_ctl <cfg> <round>  (right after insmod: 8 devices, none bound)
     cfg=$1 round=$2
-    for np in 1 2; do
-        cyclebench cycle "$CYCF" "$RUNTIME" $np > /tmp/ctl.out || fail "cyclebench cycle $np ($cfg)"
-        sed -n "s/^BENCHRAW \([^ ]*\) \(.*\)/BENCH ctl:\1 $cfg $round \2/p" /tmp/ctl.out
+    for np in $NPROCS; do
+        modes=cycle
+        [ "$cfg" = ours ] && modes="cycle acycle"
+        for mode in $modes; do
+            cyclebench $mode "$CYCF" "$RUNTIME" $np > /tmp/ctl.out || fail "cyclebench $mode $np ($cfg)"
+            sed -n "s/^BENCHRAW \([^ ]*\) \(.*\)/BENCH ctl:\1 $cfg $round \2/p" /tmp/ctl.out
+        done
     done
     cyclebench closelat "$CYCF" "$CLOSES" > /tmp/ctl.out || fail "cyclebench closelat ($cfg)"
     sed -n "s/^BENCHRAW \([^ ]*\) \(.*\)/BENCH ctl:\1 $cfg $round \2/p" /tmp/ctl.out

@@ -9,8 +9,15 @@
  *       attach + autoclear-detach cycles: flock(/dev/loop-control) +
  *       LOOP_CTL_GET_FREE, open /dev/loopN, LOOP_CONFIGURE(AUTOCLEAR), unlock,
  *       4 KiB O_DIRECT pwrite + pread, close (the last close detaches).
- *       NPROC processes in parallel for SECONDS; cycles/s over all of them
- *       and the mean time of every phase (us).
+ *       NPROC processes in parallel for SECONDS; cycles/s over all of them,
+ *       the mean time of every phase (us) and p50/p99 of the attach
+ *       (flock to unlock, retries included: the time a client waits for a
+ *       device).
+ *   cyclebench acycle FILE SECONDS NPROC
+ *       the same cycle with asyncloop's atomic attach: ALOOP_CTL_ATTACH
+ *       (AUTOCLEAR) returns the open device, 4 KiB O_DIRECT pwrite + pread,
+ *       close.  No lock, no retry.  Cycles/s, mean attach/io/close (us),
+ *       p50/p99 of the attach call; fails on a driver without it.
  *   cyclebench closelat FILE N
  *       N sequential cycles; p50/p99/mean of the last close() (us).
  *   cyclebench mem N
@@ -36,7 +43,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <linux/loop.h>
+#include <linux/asyncloop.h>
 
 #define CTL "/dev/loop-control"
 
@@ -78,14 +87,74 @@ struct stats {
 	double ph[NPH];
 };
 
-/* one cycle; returns 0, or 1 when the device was taken (retry) */
-static int cycle(int ctl, int back, void *buf, struct stats *st, double *close_us)
+/* attach latencies of one process (us), in memory shared with the parent */
+#define MAX_LAT (1 << 18)
+struct lat {
+	long n;
+	float us[MAX_LAT];
+};
+
+static struct lat *lat_map(int nproc)
+{
+	void *p = mmap(NULL, sizeof(struct lat) * nproc, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static void lat_add(struct lat *l, double secs)
+{
+	if (l && l->n < MAX_LAT)
+		l->us[l->n++] = (float)(secs * 1e6);
+}
+
+static int fcmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p50 and p99 over every process's samples */
+static void lat_report(const char *prefix, struct lat *l, int nproc)
+{
+	long n = 0, i;
+	float *all;
+	int p;
+
+	for (p = 0; p < nproc; p++)
+		n += l[p].n;
+	if (!n)
+		return;
+	all = malloc(sizeof(*all) * n);
+	if (!all)
+		die("malloc");
+	for (p = 0, i = 0; p < nproc; p++) {
+		memcpy(all + i, l[p].us, sizeof(*all) * l[p].n);
+		i += l[p].n;
+	}
+	qsort(all, n, sizeof(*all), fcmp);
+	printf("BENCHRAW %s_attach_p50_us %.1f\n", prefix, all[n / 2]);
+	printf("BENCHRAW %s_attach_p99_us %.1f\n", prefix, all[(long)(n * 0.99)]);
+	free(all);
+}
+
+/*
+ * one cycle; returns 0, or 1 when the device was taken (retry).  *@t_start
+ * is when the attach began: the caller keeps it over retries.
+ */
+static int cycle(int ctl, int back, void *buf, struct stats *st, double *close_us,
+		 double *t_start, struct lat *lat)
 {
 	struct loop_config cfg;
 	double t0, t1, t2, t3, t4, t5;
 	int idx, fd;
 
 	t0 = now();
+	if (*t_start == 0)
+		*t_start = t0;
 	if (flock(ctl, LOCK_EX))
 		die("flock");
 	idx = ioctl(ctl, LOOP_CTL_GET_FREE);
@@ -110,6 +179,8 @@ static int cycle(int ctl, int back, void *buf, struct stats *st, double *close_u
 	}
 	flock(ctl, LOCK_UN);
 	t3 = now();
+	lat_add(lat, t3 - *t_start);
+	*t_start = 0;
 	if (pwrite(fd, buf, 4096, 0) != 4096)
 		die("pwrite");
 	if (pread(fd, buf, 4096, 0) != 4096)
@@ -144,6 +215,8 @@ static void setup(const char *file, int *ctl, int *back, void **buf)
 static int cmd_cycle(const char *file, double secs, int nproc)
 {
 	struct stats tot = { 0 };
+	struct lat *lat = lat_map(nproc);
+	char prefix[32];
 	int pfd[2], i;
 	double t0, t1;
 
@@ -159,13 +232,13 @@ static int cmd_cycle(const char *file, double secs, int nproc)
 			struct stats st = { 0 };
 			int ctl, back;
 			void *buf;
-			double end;
+			double end, t_start = 0;
 
 			close(pfd[0]);
 			setup(file, &ctl, &back, &buf);
 			end = now() + secs;
 			while (now() < end)
-				cycle(ctl, back, buf, &st, NULL);
+				cycle(ctl, back, buf, &st, NULL, &t_start, &lat[i]);
 			if (write(pfd[1], &st, sizeof(st)) != sizeof(st))
 				die("write pipe");
 			_exit(0);
@@ -193,6 +266,113 @@ static int cmd_cycle(const char *file, double secs, int nproc)
 		printf("BENCHRAW cycle_%dp_%s_us %.1f\n", nproc, phname[i],
 		       tot.cycles ? tot.ph[i] / tot.cycles * 1e6 : 0);
 	printf("BENCHRAW cycles_%dp_retries %ld\n", nproc, tot.retries);
+	snprintf(prefix, sizeof(prefix), "cycle_%dp", nproc);
+	lat_report(prefix, lat, nproc);
+	return 0;
+}
+
+/* ------------------------------------------------------------- acycle -- */
+enum { A_ATTACH, A_IO, A_CLOSE, NAPH };
+static const char *const aphname[NAPH] = { "attach", "io", "close" };
+
+struct astats {
+	long cycles, errors;
+	double ph[NAPH];
+};
+
+/* one atomic cycle: ALOOP_CTL_ATTACH, 4 KiB direct write + read, close */
+static void acycle(int ctl, int back, void *buf, struct astats *st, struct lat *lat)
+{
+	struct aloop_attach a;
+	double t0, t1, t2, t3;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.config.fd = back;
+	a.config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+	t0 = now();
+	fd = ioctl(ctl, ALOOP_CTL_ATTACH, &a);
+	t1 = now();
+	if (fd < 0)
+		die("ALOOP_CTL_ATTACH");
+	if (fcntl(fd, F_SETFL, O_DIRECT))
+		die("fcntl O_DIRECT");
+	if (pwrite(fd, buf, 4096, 0) != 4096)
+		die("pwrite");
+	if (pread(fd, buf, 4096, 0) != 4096)
+		die("pread");
+	t2 = now();
+	close(fd);
+	t3 = now();
+	st->ph[A_ATTACH] += t1 - t0;
+	st->ph[A_IO] += t2 - t1;
+	st->ph[A_CLOSE] += t3 - t2;
+	st->cycles++;
+	lat_add(lat, t1 - t0);
+}
+
+static int cmd_acycle(const char *file, double secs, int nproc)
+{
+	struct astats tot = { 0 };
+	struct lat *lat = lat_map(nproc);
+	struct aloop_features f = { 0 };
+	char prefix[32];
+	int pfd[2], i, ctl;
+	double t0, t1;
+
+	ctl = open(CTL, O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		die(CTL);
+	if (ioctl(ctl, ALOOP_CTL_GET_FEATURES, &f) || !(f.features & ALOOP_FEAT_ATTACH))
+		die("ALOOP_CTL_GET_FEATURES (no atomic attach on this driver)");
+	close(ctl);
+	if (pipe(pfd))
+		die("pipe");
+	t0 = now();
+	for (i = 0; i < nproc; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			struct astats st = { 0 };
+			int back;
+			void *buf;
+			double end;
+
+			close(pfd[0]);
+			setup(file, &ctl, &back, &buf);
+			end = now() + secs;
+			while (now() < end)
+				acycle(ctl, back, buf, &st, &lat[i]);
+			if (write(pfd[1], &st, sizeof(st)) != sizeof(st))
+				die("write pipe");
+			_exit(0);
+		}
+	}
+	close(pfd[1]);
+	for (i = 0; i < nproc; i++) {
+		struct astats st;
+		int k;
+
+		if (read(pfd[0], &st, sizeof(st)) != sizeof(st)) {
+			fprintf(stderr, "cyclebench: a child failed\n");
+			return 1;
+		}
+		tot.cycles += st.cycles;
+		tot.errors += st.errors;
+		for (k = 0; k < NAPH; k++)
+			tot.ph[k] += st.ph[k];
+	}
+	while (wait(NULL) > 0)
+		;
+	t1 = now();
+	printf("BENCHRAW acycles_%dp %.1f\n", nproc, tot.cycles / (t1 - t0));
+	for (i = 0; i < NAPH; i++)
+		printf("BENCHRAW acycle_%dp_%s_us %.1f\n", nproc, aphname[i],
+		       tot.cycles ? tot.ph[i] / tot.cycles * 1e6 : 0);
+	snprintf(prefix, sizeof(prefix), "acycle_%dp", nproc);
+	lat_report(prefix, lat, nproc);
 	return 0;
 }
 
@@ -215,8 +395,11 @@ static int cmd_closelat(const char *file, int n)
 		die("calloc");
 	setup(file, &ctl, &back, &buf);
 	for (i = 0; i < n; ) {
-		if (cycle(ctl, back, buf, &st, &lat[i]) == 0)
-			sum += lat[i++];
+		double t_start = 0;
+
+		while (cycle(ctl, back, buf, &st, &lat[i], &t_start, NULL))
+			;
+		sum += lat[i++];
 	}
 	qsort(lat, n, sizeof(*lat), dcmp);
 	printf("BENCHRAW close_p50_us %.1f\n", lat[n / 2]);
@@ -395,12 +578,14 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 5 && !strcmp(argv[1], "cycle"))
 		return cmd_cycle(argv[2], atof(argv[3]), atoi(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "acycle"))
+		return cmd_acycle(argv[2], atof(argv[3]), atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "closelat"))
 		return cmd_closelat(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "mem"))
 		return cmd_mem(atoi(argv[2]));
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "scale"))
 		return cmd_scale(argv[2], !(argc == 4 && !strcmp(argv[3], "keep")));
-	fprintf(stderr, "usage: cyclebench cycle FILE SECONDS NPROC | closelat FILE N | mem N | scale FILE [keep]\n");
+	fprintf(stderr, "usage: cyclebench cycle|acycle FILE SECONDS NPROC | closelat FILE N | mem N | scale FILE [keep]\n");
 	return 2;
 }

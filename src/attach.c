@@ -110,14 +110,16 @@ static int aloop_attach_check(const struct aloop_attach *a)
 }
 
 /*
- * The device ALOOP_ATTACH_INDEX names, created if it does not exist, or
- * one that looks free.  Referenced.
+ * The device ALOOP_ATTACH_INDEX names, created if it does not exist
+ * (*@created), or one that looks free.  Referenced.
  */
-static struct aloop_device *aloop_attach_candidate(const struct aloop_attach *a)
+static struct aloop_device *aloop_attach_candidate(const struct aloop_attach *a,
+						   bool *created)
 {
 	struct aloop_device *lo;
 	int err;
 
+	*created = false;
 	if (!(a->flags & ALOOP_ATTACH_INDEX))
 		return aloop_find_free();
 	lo = aloop_get_device(a->index);
@@ -126,18 +128,33 @@ static struct aloop_device *aloop_attach_candidate(const struct aloop_attach *a)
 	err = aloop_add(a->index);
 	if (err < 0 && err != -EEXIST)
 		return ERR_PTR(err);
+	*created = err >= 0;
 	return aloop_get_device(a->index);
+}
+
+/*
+ * A failed attach takes back the device it created for ALOOP_ATTACH_INDEX:
+ * an error changes nothing.  Someone may have opened it meanwhile (then
+ * it stays, as after LOOP_CTL_ADD).
+ */
+static void aloop_attach_uncreate(struct aloop_device *lo, bool created)
+{
+	int index = lo->index;
+
+	aloop_put_device(lo);
+	if (created)
+		aloop_remove_index(index);
 }
 
 /*
  * Bind @file to a device: the named one, or the first free one that is
  * still free under its lock.  Return: the bound device, referenced, with
- * its disk sequence number in *@seq; or ERR_PTR(-errno), @file still the
- * caller's.
+ * its disk sequence number in *@seq and whether this call created it in
+ * *@created; or ERR_PTR(-errno), @file still the caller's.
  */
 static struct aloop_device *aloop_attach_bind(const struct aloop_attach *a,
 					      struct file *file, bool writable,
-					      u64 *seq)
+					      u64 *seq, bool *created)
 {
 	bool is_loop = aloop_is_loop_file(file);
 	bool strict = a->flags & ALOOP_ATTACH_STRICT;
@@ -148,14 +165,14 @@ static struct aloop_device *aloop_attach_bind(const struct aloop_attach *a,
 	/* armed once the device is held, see aloop_attach() */
 	config.info.lo_flags &= ~LO_FLAGS_AUTOCLEAR;
 	for (tries = 0; tries < ALOOP_ATTACH_TRIES; tries++) {
-		lo = aloop_attach_candidate(a);
+		lo = aloop_attach_candidate(a, created);
 		if (lo == ERR_PTR(-ENODEV))
 			continue;	/* removed before we saw it */
 		if (IS_ERR(lo))
 			return lo;
 		err = aloop_lock_unbound(lo, is_loop);
 		if (err) {
-			aloop_put_device(lo);
+			aloop_attach_uncreate(lo, *created);
 			return ERR_PTR(err);
 		}
 		if (lo->state != ALOOP_UNBOUND &&
@@ -171,7 +188,7 @@ static struct aloop_device *aloop_attach_bind(const struct aloop_attach *a,
 		aloop_unlock(lo, is_loop);
 		if (!err)
 			return lo;
-		aloop_put_device(lo);
+		aloop_attach_uncreate(lo, *created);
 		return ERR_PTR(err);
 	}
 	return ERR_PTR(-EBUSY);
@@ -221,6 +238,7 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 	bool writable = ctl->f_mode & FMODE_WRITE;
 	struct aloop_device *lo;
 	struct file *file, *dev;
+	bool created;
 	int fd, err;
 	u64 seq;
 
@@ -236,7 +254,7 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 		return fd;
 	}
 
-	lo = aloop_attach_bind(a, file, writable, &seq);
+	lo = aloop_attach_bind(a, file, writable, &seq, &created);
 	if (IS_ERR(lo)) {
 		put_unused_fd(fd);
 		fput(file);
@@ -273,13 +291,15 @@ out_close_detach:
 	/* the last close detaches, before this call returns to user mode */
 	aloop_attach_arm(lo, seq, LO_FLAGS_AUTOCLEAR);
 out_close:
+	/* our close: with AUTOCLEAR armed it detaches the device */
 	fput(dev);
-	goto out_put;
-out_detach:
-	aloop_detach(lo, ALOOP_DETACH_UNDO);
-out_put:
 	put_unused_fd(fd);
 	aloop_put_device(lo);
+	return err;
+out_detach:
+	aloop_detach(lo, ALOOP_DETACH_UNDO);
+	put_unused_fd(fd);
+	aloop_attach_uncreate(lo, created);
 	return err;
 }
 

@@ -109,7 +109,8 @@ static bool aloop_ctl_arg_valid(unsigned int cmd, const union aloop_ctl_arg *u)
 	case ALOOP_CTL_WAIT:
 		return !u->wait.__pad;
 	case ALOOP_CTL_STATUS:
-		return !memchr_inv(u->status.__reserved, 0,
+		return !u->status.__pad &&
+		       !memchr_inv(u->status.__reserved, 0,
 				   sizeof(u->status.__reserved));
 	default:
 		return true;

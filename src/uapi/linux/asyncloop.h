@@ -101,7 +101,8 @@ struct aloop_wait {
  * struct aloop_status - argument of ALOOP_CTL_STATUS
  * @index: in: the device
  * @state: out: ALOOP_STATE_*
- * @openers: out: open descriptors of the device (all partitions)
+ * @openers: out: opens of the whole device as the block layer counts them
+ *	(partitions included; on 6.1 each open partition once)
  * @block_size: out: logical block size in bytes
  * @flags: out: LO_FLAGS_* in effect (LO_FLAGS_DIRECT_IO only if used)
  * @__pad: out: zero

@@ -65,7 +65,7 @@ check: deps tests
 	set -e; for k in $(CHECK_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
 	vm/check $(foreach k,$(CHECK_KVERS),--kver $(k))
 
-demo: deps module
+demo: deps module tools
 	vm/run --kver $(KVER) --driver ours --timeout 300 --script vm/demo.sh
 
 # The lockdep+KASAN debug kernels (vm/debug-kernel, Debian's linux-source-<series>;

@@ -78,6 +78,12 @@ struct aloop_device {
 	/* read by other devices' aloop_report_shared(): WRITE_ONCE() */
 	bool			use_dio;
 	bool			sysfs_ready;
+	/*
+	 * Bumped by each aloop_bind() (not by LOOP_CHANGE_FD): tells one
+	 * binding from the next.  Written under lo->lock, WRITE_ONCE() for
+	 * ALOOP_CTL_WAIT's lockless reads.
+	 */
+	unsigned long		binding_gen;
 	/* on aloop_bindings while bound; under aloop_bindings_lock */
 	struct list_head	binding_node;
 

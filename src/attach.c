@@ -149,12 +149,12 @@ static void aloop_attach_uncreate(struct aloop_device *lo, bool created)
 /*
  * Bind @file to a device: the named one, or the first free one that is
  * still free under its lock.  Return: the bound device, referenced, with
- * its disk sequence number in *@seq and whether this call created it in
+ * its binding generation in *@gen and whether this call created it in
  * *@created; or ERR_PTR(-errno), @file still the caller's.
  */
 static struct aloop_device *aloop_attach_bind(const struct aloop_attach *a,
 					      struct file *file, bool writable,
-					      u64 *seq, bool *created)
+					      unsigned long *gen, bool *created)
 {
 	bool is_loop = aloop_is_loop_file(file);
 	bool strict = a->flags & ALOOP_ATTACH_STRICT;
@@ -184,7 +184,7 @@ static struct aloop_device *aloop_attach_bind(const struct aloop_attach *a,
 		}
 		err = aloop_configure_locked(lo, file, &config, writable,
 					     strict);
-		*seq = lo->disk->diskseq;
+		*gen = lo->binding_gen;
 		aloop_unlock(lo, is_loop);
 		if (!err)
 			return lo;
@@ -211,12 +211,13 @@ static unsigned int aloop_count_partitions(struct aloop_device *lo)
  * Still our binding (nobody detached or rebound it before our open)?
  * Then arm AUTOCLEAR if it was asked for.
  */
-static bool aloop_attach_arm(struct aloop_device *lo, u64 seq, u32 lo_flags)
+static bool aloop_attach_arm(struct aloop_device *lo, unsigned long gen,
+			     u32 lo_flags)
 {
 	bool ours;
 
 	mutex_lock(&lo->lock);
-	ours = lo->state == ALOOP_BOUND && lo->disk->diskseq == seq;
+	ours = lo->state == ALOOP_BOUND && lo->binding_gen == gen;
 	if (ours && (lo_flags & LO_FLAGS_AUTOCLEAR))
 		WRITE_ONCE(lo->flags, lo->flags | LO_FLAGS_AUTOCLEAR);
 	mutex_unlock(&lo->lock);
@@ -240,7 +241,7 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 	struct file *file, *dev;
 	bool created;
 	int fd, err;
-	u64 seq;
+	unsigned long gen;
 
 	err = aloop_attach_check(a);
 	if (err)
@@ -254,7 +255,7 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 		return fd;
 	}
 
-	lo = aloop_attach_bind(a, file, writable, &seq, &created);
+	lo = aloop_attach_bind(a, file, writable, &gen, &created);
 	if (IS_ERR(lo)) {
 		put_unused_fd(fd);
 		fput(file);
@@ -270,7 +271,7 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 		err = PTR_ERR(dev);
 		goto out_detach;
 	}
-	if (!aloop_attach_arm(lo, seq, a->config.info.lo_flags)) {
+	if (!aloop_attach_arm(lo, gen, a->config.info.lo_flags)) {
 		/* someone detached it in between: it is not ours to undo */
 		err = -EBUSY;
 		goto out_close;
@@ -289,7 +290,7 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 
 out_close_detach:
 	/* the last close detaches, before this call returns to user mode */
-	aloop_attach_arm(lo, seq, LO_FLAGS_AUTOCLEAR);
+	aloop_attach_arm(lo, gen, LO_FLAGS_AUTOCLEAR);
 out_close:
 	/* our close: with AUTOCLEAR armed it detaches the device */
 	fput(dev);

@@ -482,6 +482,7 @@ int aloop_bind(struct aloop_device *lo, struct file *file,
 		return err;
 
 	__module_get(THIS_MODULE);	/* dropped by aloop_put_binding() */
+	WRITE_ONCE(lo->binding_gen, lo->binding_gen + 1);
 	aloop_force_media_change(lo->disk);
 	set_disk_ro(lo->disk, flags & LO_FLAGS_READ_ONLY);
 	aloop_set_info(lo, info);

@@ -47,35 +47,34 @@ static void aloop_features(struct aloop_features *f)
 	f->features = ALOOP_FEATURES;
 }
 
-/* Has the binding @lo had at disk sequence @seq ended? */
-static bool aloop_binding_gone(struct aloop_device *lo, u64 seq)
+/* Has binding @gen of @lo ended? */
+static bool aloop_binding_gone(struct aloop_device *lo, unsigned long gen)
 {
 	enum aloop_state state = READ_ONCE(lo->state);
 
 	return state == ALOOP_UNBOUND || state == ALOOP_DELETING ||
-	       READ_ONCE(lo->disk->diskseq) != seq;
+	       READ_ONCE(lo->binding_gen) != gen;
 }
 
 /*
- * ALOOP_CTL_WAIT: until the binding @lo has now is gone.  Binding and
- * rundown both move the disk sequence number on; the rundown wakes
- * lo->state_wait when it is done.
+ * ALOOP_CTL_WAIT: until the binding @lo has now is gone (a LOOP_CHANGE_FD
+ * keeps it).  The rundown wakes lo->state_wait when it is done.
  */
 static int aloop_wait_unbound(struct aloop_device *lo,
 			      const struct aloop_wait *w)
 {
-	u64 seq = READ_ONCE(lo->disk->diskseq);
+	unsigned long gen = READ_ONCE(lo->binding_gen);
 	unsigned long timeout;
 	long left;
 
-	if (aloop_binding_gone(lo, seq))
+	if (aloop_binding_gone(lo, gen))
 		return 0;
 	if (w->timeout_ms == ALOOP_WAIT_FOREVER)
 		return wait_event_killable(lo->state_wait,
-					   aloop_binding_gone(lo, seq));
+					   aloop_binding_gone(lo, gen));
 	timeout = msecs_to_jiffies(min_t(u64, w->timeout_ms, UINT_MAX));
 	left = wait_event_killable_timeout(lo->state_wait,
-					   aloop_binding_gone(lo, seq),
+					   aloop_binding_gone(lo, gen),
 					   timeout);
 	if (left < 0)
 		return left;

@@ -266,6 +266,14 @@ int aloop_detach(struct aloop_device *lo, enum aloop_detach_how how)
 	int err;
 
 	/*
+	 * The caller's descriptor stays open, so no last close writes back
+	 * what it left in the device's page cache: do it now, while I/O is
+	 * still admitted, and before open_mutex (writeback needs the
+	 * workers, which must never be waited for under it).
+	 */
+	if (own)
+		sync_blockdev(lo->disk->part0);
+	/*
 	 * open_mutex keeps the opener count stable until the state says
 	 * RUNDOWN, from when aloop_open() refuses newcomers: the only opener
 	 * stays the only one.  aloop_validate_mutex makes a concurrent

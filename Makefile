@@ -42,14 +42,15 @@ deps:
 	vm/setup $(SETUP_KVER)
 	$(if $(filter debug-%,$(KVER)),vm/debug-kernel $(KVER))
 
+# The module's build directory: its sources, Kbuild and the uapi header
+# (Kbuild adds -I$(src)/uapi), stale files of an earlier tree removed.
+copy_src = mkdir -p $(1) && rm -rf $(1)/*.c $(1)/*.h $(1)/uapi && \
+	cp -r src/*.c src/*.h src/Kbuild src/uapi $(1)/
+
 module: deps
 	@test -n "$(KVER)" || { echo "KVER unknown: no /usr/src/linux-headers-6.1.*-amd64 (make deps)"; exit 1; }
 	@test -f src/Kbuild || { echo "no src/Kbuild yet"; exit 1; }
-	mkdir -p $(OBJ)
-	rm -f $(OBJ)/*.c $(OBJ)/*.h
-	cp src/*.c src/Kbuild $(OBJ)/
-	if ls src/*.h >/dev/null 2>&1; then cp src/*.h $(OBJ)/; fi
-	rm -rf $(OBJ)/uapi && cp -r src/uapi $(OBJ)/
+	$(call copy_src,$(OBJ))
 	$(MAKE) -C $(KDIR) M=$(OBJ) W=1 modules
 	cp $(OBJ)/loop.ko build/$(KVER)/loop.ko
 	@echo "built build/$(KVER)/loop.ko"
@@ -109,8 +110,7 @@ LOCKDEP_KVERS ?= debug-6.1
 lockdep-proof: tests
 	set -e; for k in $(LOCKDEP_KVERS); do \
 	    $(MAKE) --no-print-directory module KVER=$$k; \
-	    n=$(CURDIR)/build/$$k-naive; mkdir -p $$n/obj; rm -f $$n/obj/*.c $$n/obj/*.h; \
-	    cp src/*.c src/*.h src/Kbuild $$n/obj/; \
+	    n=$(CURDIR)/build/$$k-naive; $(call copy_src,$$n/obj); \
 	    $(MAKE) -C $(CURDIR)/build/$$k/kbuild-tree M=$$n/obj ALOOP_NAIVE_TEARDOWN=y modules; \
 	    cp $$n/obj/loop.ko $$n/loop.ko; \
 	done
@@ -128,7 +128,7 @@ bench: deps module
 # perf profile of stock vs ours (bench/profile.sh); see docs/performance.md
 profile: deps module
 	$(MAKE) -C bench
-	bench/profile
+	KVER=$(KVER) bench/profile
 
 # Debian package (debian/) and DKMS (dkms.conf). One version, debian/changelog's:
 # the package's, dkms.conf's PACKAGE_VERSION (dh_dkms -V) and the module's

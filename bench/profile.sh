@@ -1,13 +1,19 @@
 #!/bin/sh
 # bench/profile.sh - guest side of `make profile` (bench/profile): where the
-# CPU time goes, stock vs ours, in one boot. For each driver it samples all
-# CPUs (perf record -a -e cpu-clock: TCG has no PMU) while one workload runs,
-# and prints the hottest kernel symbols with their share of all samples:
+# CPU time goes, stock vs ours (and fio on the backing file itself, "raw"),
+# in one boot. For each run it samples all CPUs (perf record -a -e cpu-clock:
+# TCG has no PMU) and prints the hottest kernel symbols with their share of
+# all samples:
 #   cycle1p   cyclebench cycle, 1 process (attach + autoclear-detach cycles)
+#   cycle4p   cyclebench cycle, 4 processes (stock and ours)
+#   acycle4p  cyclebench acycle, 4 processes (ours: ALOOP_CTL_ATTACH)
 #   dioqd32   fio 4k direct randread QD32 on a loop device over ext4/virtio
 #   bufqd1    fio 4k buffered randread QD1 on a loop device over tmpfs
-# Lines: PROF <workload> <driver> <percent> <comm> <symbol>, and
-#        PROFRATE <workload> <driver> <ops/s>.
+#   bufseq1m  fio 1M buffered sequential read QD8 on a loop device over tmpfs
+# Lines: PROF <workload> <driver> <percent> <comm> <symbol>,
+#        PROFCAT <workload> <driver> <category> <percent> (symbols grouped by
+#        name: idle, copy, zero, page-cache, sched, block, syscall, user, other),
+#        PROFRATE <workload> <driver> <ops/s> (fio: IOPS, bufseq1m: KiB/s).
 # Then, per attach + autoclear-detach cycle (1 process), the hand-offs that
 # cost a wake-up: PROFEVENT <driver> <per-cycle> <event> [<work function>]
 # (context switches, work items queued by function, softirqs raised by vector).
@@ -39,30 +45,57 @@ report() { # report <workload> <driver>
             /^ *[0-9.]+%/ && n < top { p = $1; sub(/%/, "", p); c = $2
                 s = ""; for (i = 4; i <= NF; i++) s = s " " $i
                 printf "PROF %s %s %s %s%s\n", w, d, p, c, s; n++ }'
+    perf report -i /tmp/perf.data --stdio --no-children --sort sym -g none 2>/dev/null |
+        awk -v w="$1" -v d="$2" '
+            /^ *[0-9.]+%/ { p = $1; sub(/%/, "", p); k = $2; s = $3
+                if (k == "[.]") c = "user"
+                else if (s ~ /safe_halt|default_idle|cpu_idle|do_idle|acpi_idle/) c = "idle"
+                else if (s ~ /^(clear_page|memset|__memset|iov_iter_zero)/) c = "zero"
+                else if (s ~ /copy_user|rep_movs|copy_page|copy_to_iter|copy_from_iter|memcpy|memmove|copy_mc|copyout|copyin/) c = "copy"
+                else if (s ~ /filemap|folio|page_cache|readahead|lru|mem_cgroup|lruvec|^xas_|^xa_|rmqueue|alloc_pages|get_page_from_freelist|free_unref|free_pcp|release_pages|truncate|invalidate|shmem_|mark_page|unlock_page|__page/) c = "page-cache"
+                else if (s ~ /schedule|task_switch|wake_up|ttwu|enqueue|dequeue|pick_next|update_curr|__switch_to|select_task_rq|psi_|update_load|newidle/) c = "sched"
+                else if (s ~ /^(blk_|bio_|__bio|submit_bio|bvec|blkdev_|loop_|lo_|aloop_|__blk|dd_|bfq|mq_|kblockd|vp_|virtqueue|iomap|ext4_)/) c = "block"
+                else if (s ~ /entry_SYSCALL|syscall|__x64_sys|__fget|fdget|__fdget|io_submit|aio_/) c = "syscall"
+                else c = "other"
+                t[c] += p }
+            END { for (c in t) printf "PROFCAT %s %s %s %.2f\n", w, d, c, t[c] }' | sort -k4,4
 }
 
-prof_fio() { # prof_fio <workload> <driver> <backing> <dio on|off> <iodepth>: 4k randread
-    dev=$(losetup -f --show --direct-io="$4" "$3")
+prof_fio() { # prof_fio <workload> <driver> <backing> <dio on|off> <rw> <bs> <iodepth>
+    if [ "$2" = raw ]; then dev=$3; else dev=$(losetup -f --show --direct-io="$4" "$3"); fi
     direct=0; [ "$4" = on ] && direct=1
+    # seq: KiB/s (terse field 7), random: IOPS (field 8)
+    field=8; [ "$5" = read ] && field=7
     echo 3 > /proc/sys/vm/drop_caches
     perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
         sh -c "fio --name=p --filename=$dev --direct=$direct --ioengine=libaio \
-            --rw=randread --bs=4k --iodepth=$5 --size=128M --time_based \
+            --rw=$5 --bs=$6 --iodepth=$7 --size=128M --time_based \
             --runtime=$SECS --randrepeat=0 --output-format=terse --terse-version=3 \
-            2>/dev/null | awk -F';' '{ print \$8 }' > /tmp/rate"
+            2>/dev/null | awk -F';' '{ print \$$field }' > /tmp/rate"
     echo "PROFRATE $1 $2 $(cat /tmp/rate)"
     report "$1" "$2"
-    losetup -d "$dev"
+    [ "$2" = raw ] || losetup -d "$dev"
 }
+
+prof_cycle() { # prof_cycle <workload> <driver> cycle|acycle <nproc>
+    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
+        cyclebench "$3" "$CYCF" "$SECS" "$4" > /tmp/cyc.out 2>/dev/null
+    echo "PROFRATE $1 $2 $(sed -n "s/^BENCHRAW $3s_$4p //p" /tmp/cyc.out)"
+    report "$1" "$2"
+}
+
+# fio on the backing files themselves: what a loop device is measured against
+prof_fio dioqd32 raw "$EXTF" on randread 4k 32
+prof_fio bufqd1 raw "$TMPF" off randread 4k 1
+prof_fio bufseq1m raw "$TMPF" off read 1M 8
 
 for drv in stock ours; do
     [ $drv = stock ] && ko=$STOCK_KO || ko=$OURS_KO
     load "$ko" || continue
 
-    perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
-        cyclebench cycle "$CYCF" "$SECS" 1 > /tmp/cyc.out 2>/dev/null
-    echo "PROFRATE cycle1p $drv $(sed -n 's/^BENCHRAW cycles_1p //p' /tmp/cyc.out)"
-    report cycle1p $drv
+    prof_cycle cycle1p $drv cycle 1
+    prof_cycle cycle4p $drv cycle 4
+    [ $drv = ours ] && prof_cycle acycle4p $drv acycle 4
 
     perf record -q -a -e sched:sched_switch -e workqueue:workqueue_queue_work \
         -e irq:softirq_raise -o /tmp/ev.data -- \
@@ -76,8 +109,9 @@ for drv in stock ours; do
         awk -v d=$drv -v n="$n" -v s="$SECS" '
             { c = $1; $1 = ""; if (n > 0) printf "PROFEVENT %s %.2f%s\n", d, c / (n * s), $0 }'
 
-    prof_fio dioqd32 $drv "$EXTF" on 32
-    prof_fio bufqd1 $drv "$TMPF" off 1
+    prof_fio dioqd32 $drv "$EXTF" on randread 4k 32
+    prof_fio bufqd1 $drv "$TMPF" off randread 4k 1
+    prof_fio bufseq1m $drv "$TMPF" off read 1M 8
 done
 echo "profile: done rc=$RC"
 exit $RC

@@ -265,6 +265,18 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 
 	if (lo->flags & LO_FLAGS_PARTSCAN)
 		aloop_rescan_partitions(lo);
+	/*
+	 * Copy out before the open: a fault is undone synchronously here,
+	 * while a descriptor, once open, only goes away after this call
+	 * (fput() defers the release to task work).
+	 */
+	a->index = lo->index;
+	a->dev_fd = fd;
+	a->nr_partitions = aloop_count_partitions(lo);
+	if (copy_to_user(uarg, a, sizeof(*a))) {
+		err = -EFAULT;
+		goto out_detach;
+	}
 	dev = aloop_open_disk(lo, lo->flags & LO_FLAGS_READ_ONLY ?
 				  O_RDONLY : O_RDWR);
 	if (IS_ERR(dev)) {
@@ -276,23 +288,11 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 		err = -EBUSY;
 		goto out_close;
 	}
-
-	a->index = lo->index;
-	a->dev_fd = fd;
-	a->nr_partitions = aloop_count_partitions(lo);
-	if (copy_to_user(uarg, a, sizeof(*a))) {
-		err = -EFAULT;
-		goto out_close_detach;
-	}
 	fd_install(fd, dev);
 	aloop_put_device(lo);
 	return fd;
 
-out_close_detach:
-	/* the last close detaches, before this call returns to user mode */
-	aloop_attach_arm(lo, gen, LO_FLAGS_AUTOCLEAR);
 out_close:
-	/* our close: with AUTOCLEAR armed it detaches the device */
 	fput(dev);
 	put_unused_fd(fd);
 	aloop_put_device(lo);

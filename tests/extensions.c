@@ -744,6 +744,22 @@ TEST_F(ext, attach_errors)
 	memcpy(page, &a, sizeof(a));
 	ASSERT_EQ(0, mprotect(page, 4096, PROT_READ));
 	expect_refused(_metadata, self->ctl, page, -EFAULT, "read-only argument, no AUTOCLEAR");
+	{	/* ... and a device that ALOOP_ATTACH_INDEX created is removed */
+		struct devset now;
+
+		devset_read(&now);
+		for (i = 0; i < MAXDEV && now.exists[i]; i++)
+			;
+		ASSERT_GT(MAXDEV, i);
+		attach_init(&a, self->bfd, LO_FLAGS_AUTOCLEAR);
+		a.flags = ALOOP_ATTACH_INDEX;
+		a.index = i;
+		ASSERT_EQ(0, mprotect(page, 4096, PROT_READ | PROT_WRITE));
+		memcpy(page, &a, sizeof(a));
+		ASSERT_EQ(0, mprotect(page, 4096, PROT_READ));
+		snprintf(what, sizeof(what), "read-only argument, INDEX %d created", i);
+		expect_refused(_metadata, self->ctl, page, -EFAULT, what);
+	}
 	munmap(page, 4096);
 	/* no free descriptor */
 	{

@@ -8,6 +8,7 @@
 #   cycle4p   cyclebench cycle, 4 processes (stock and ours)
 #   acycle4p  cyclebench acycle, 4 processes (ours: ALOOP_CTL_ATTACH)
 #   dioqd32   fio 4k direct randread QD32 on a loop device over ext4/virtio
+#   diorw32   the same with 70 % reads, 30 % writes (randrw)
 #   bufqd1    fio 4k buffered randread QD1 on a loop device over tmpfs
 #   bufseq1m  fio 1M buffered sequential read QD8 on a loop device over tmpfs
 # Lines: PROF <workload> <driver> <percent> <comm> <symbol>,
@@ -64,14 +65,14 @@ report() { # report <workload> <driver>
 prof_fio() { # prof_fio <workload> <driver> <backing> <dio on|off> <rw> <bs> <iodepth>
     if [ "$2" = raw ]; then dev=$3; else dev=$(losetup -f --show --direct-io="$4" "$3"); fi
     direct=0; [ "$4" = on ] && direct=1
-    # seq: KiB/s (terse field 7), random: IOPS (field 8)
-    field=8; [ "$5" = read ] && field=7
+    # seq: KiB/s (terse fields 7 + 48), random: IOPS (8 + 49), reads + writes
+    field=8 wfield=49; [ "$5" = read ] && field=7 wfield=48
     echo 3 > /proc/sys/vm/drop_caches
     perf record -q -a -e cpu-clock -F 2000 -o /tmp/perf.data -- \
         sh -c "fio --name=p --filename=$dev --direct=$direct --ioengine=libaio \
-            --rw=$5 --bs=$6 --iodepth=$7 --size=128M --time_based \
+            --rw=$5 --rwmixread=70 --bs=$6 --iodepth=$7 --size=128M --time_based \
             --runtime=$SECS --randrepeat=0 --output-format=terse --terse-version=3 \
-            2>/dev/null | awk -F';' '{ print \$$field }' > /tmp/rate"
+            2>/dev/null | awk -F';' '{ print \$$field + \$$wfield }' > /tmp/rate"
     echo "PROFRATE $1 $2 $(cat /tmp/rate)"
     report "$1" "$2"
     [ "$2" = raw ] || losetup -d "$dev"
@@ -86,6 +87,7 @@ prof_cycle() { # prof_cycle <workload> <driver> cycle|acycle <nproc>
 
 # fio on the backing files themselves: what a loop device is measured against
 prof_fio dioqd32 raw "$EXTF" on randread 4k 32
+prof_fio diorw32 raw "$EXTF" on randrw 4k 32
 prof_fio bufqd1 raw "$TMPF" off randread 4k 1
 prof_fio bufseq1m raw "$TMPF" off read 1M 8
 
@@ -110,6 +112,7 @@ for drv in stock ours; do
             { c = $1; $1 = ""; if (n > 0) printf "PROFEVENT %s %.2f%s\n", d, c / (n * s), $0 }'
 
     prof_fio dioqd32 $drv "$EXTF" on randread 4k 32
+    prof_fio diorw32 $drv "$EXTF" on randrw 4k 32
     prof_fio bufqd1 $drv "$TMPF" off randread 4k 1
     prof_fio bufseq1m $drv "$TMPF" off read 1M 8
 done

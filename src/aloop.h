@@ -205,6 +205,7 @@ enum aloop_detach_how {
 };
 
 int aloop_detach(struct aloop_device *lo, enum aloop_detach_how how);
+int aloop_undo_attach(struct aloop_device *lo, unsigned long gen);
 int aloop_open(struct gendisk *disk);
 void aloop_release(struct gendisk *disk);
 void aloop_teardown_init_device(struct aloop_device *lo);

@@ -281,7 +281,10 @@ int aloop_attach(struct file *ctl, struct aloop_attach *a,
 				  O_RDONLY : O_RDWR);
 	if (IS_ERR(dev)) {
 		err = PTR_ERR(dev);
-		goto out_detach;
+		/* ENXIO: in rundown, detached by someone else in between */
+		if (aloop_undo_attach(lo, gen) == -ENXIO)
+			err = -EBUSY;
+		goto out_undone;
 	}
 	if (!aloop_attach_arm(lo, gen, a->config.info.lo_flags)) {
 		/* someone detached it in between: it is not ours to undo */
@@ -298,7 +301,8 @@ out_close:
 	aloop_put_device(lo);
 	return err;
 out_detach:
-	aloop_detach(lo, ALOOP_DETACH_UNDO);
+	aloop_undo_attach(lo, gen);
+out_undone:
 	put_unused_fd(fd);
 	aloop_attach_uncreate(lo, created);
 	return err;

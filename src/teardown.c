@@ -245,10 +245,13 @@ static void aloop_defer_rundown(struct aloop_device *lo)
 }
 
 /**
- * aloop_detach() - LOOP_CLR_FD, ALOOP_DETACH, and undoing an attach
+ * aloop_do_detach() - LOOP_CLR_FD, ALOOP_DETACH, and undoing an attach
  * @lo: the device
  * @how: ALOOP_DETACH_LAZY (LOOP_CLR_FD), ALOOP_DETACH_SYNC (ALOOP_DETACH)
  *	or ALOOP_DETACH_UNDO (ALOOP_CTL_ATTACH failed after binding)
+ * @gen: UNDO only: the binding generation to take back.  Once the
+ *	attach dropped the device's lock, another task may have detached
+ *	its binding and bound a new one, which is not the attach's to undo.
  *
  * Without openers besides the caller's own descriptor (none for UNDO) the
  * device is detached before the call returns.  With others, LAZY and UNDO
@@ -256,10 +259,11 @@ static void aloop_defer_rundown(struct aloop_device *lo)
  * in stock 6.1), and SYNC refuses.  UNDO cannot be interrupted: the
  * binding it takes back must not outlive a caller that is being killed.
  *
- * Return: 0, -ENXIO if not bound, -EBUSY (SYNC only), -EINTR on a fatal
- * signal (not UNDO).
+ * Return: 0, -ENXIO if not bound (UNDO: not bound to @gen), -EBUSY (SYNC
+ * only), -EINTR on a fatal signal (not UNDO).
  */
-int aloop_detach(struct aloop_device *lo, enum aloop_detach_how how)
+static int aloop_do_detach(struct aloop_device *lo,
+			   enum aloop_detach_how how, unsigned long gen)
 {
 	struct mutex *open_mutex = &lo->disk->open_mutex;
 	unsigned int own = how == ALOOP_DETACH_UNDO ? 0 : 1;
@@ -293,7 +297,8 @@ int aloop_detach(struct aloop_device *lo, enum aloop_detach_how how)
 			goto out_open;
 	}
 	err = -ENXIO;
-	if (lo->state != ALOOP_BOUND)
+	if (lo->state != ALOOP_BOUND ||
+	    (how == ALOOP_DETACH_UNDO && lo->binding_gen != gen))
 		goto out_unlock;
 	err = 0;
 	if (disk_openers(lo->disk) > own) {
@@ -315,6 +320,17 @@ out_unlock:
 out_open:
 	mutex_unlock(open_mutex);
 	return err;
+}
+
+int aloop_detach(struct aloop_device *lo, enum aloop_detach_how how)
+{
+	WARN_ON_ONCE(how == ALOOP_DETACH_UNDO);
+	return aloop_do_detach(lo, how, 0);
+}
+
+int aloop_undo_attach(struct aloop_device *lo, unsigned long gen)
+{
+	return aloop_do_detach(lo, ALOOP_DETACH_UNDO, gen);
 }
 
 /**

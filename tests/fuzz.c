@@ -53,6 +53,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/asyncloop.h>
 #include <linux/blkpg.h>
 
 #include "kselftest_harness.h"
@@ -82,10 +83,13 @@
 
 enum op {
 	OP_OPEN, OP_CLOSE,
-	OP_CTL_ADD, OP_CTL_REMOVE, OP_CTL_GET_FREE, OP_CTL_UNKNOWN,
+	OP_CTL_ADD, OP_CTL_REMOVE, OP_CTL_GET_FREE,
+	OP_ALOOP_FEATURES, OP_ALOOP_ATTACH, OP_ALOOP_WAIT, OP_ALOOP_STATUS,
+	OP_CTL_UNKNOWN,
 	OP_SET_FD, OP_CLR_FD, OP_CHANGE_FD, OP_CONFIGURE,
 	OP_SET_STATUS, OP_GET_STATUS, OP_SET_STATUS64, OP_GET_STATUS64,
-	OP_SET_CAPACITY, OP_SET_DIRECT_IO, OP_SET_BLOCK_SIZE, OP_LOOP_UNKNOWN,
+	OP_SET_CAPACITY, OP_SET_DIRECT_IO, OP_SET_BLOCK_SIZE, OP_ALOOP_DETACH,
+	OP_LOOP_UNKNOWN,
 	OP_BLKPG_ADD, OP_BLKPG_DEL, OP_BLKPG_RESIZE, OP_BLKRRPART,
 	OP_BLKDISCARD, OP_BLKZEROOUT, OP_BLKFLSBUF, OP_BLKBSZSET, OP_BLKROSET,
 	OP_BLKGETSIZE64,
@@ -96,11 +100,13 @@ enum op {
 
 static const char *const op_names[NR_OPS] = {
 	"open", "close",
-	"LOOP_CTL_ADD", "LOOP_CTL_REMOVE", "LOOP_CTL_GET_FREE", "ctl_unknown",
+	"LOOP_CTL_ADD", "LOOP_CTL_REMOVE", "LOOP_CTL_GET_FREE",
+	"ALOOP_CTL_GET_FEATURES", "ALOOP_CTL_ATTACH", "ALOOP_CTL_WAIT",
+	"ALOOP_CTL_STATUS", "ctl_unknown",
 	"LOOP_SET_FD", "LOOP_CLR_FD", "LOOP_CHANGE_FD", "LOOP_CONFIGURE",
 	"LOOP_SET_STATUS", "LOOP_GET_STATUS", "LOOP_SET_STATUS64",
 	"LOOP_GET_STATUS64", "LOOP_SET_CAPACITY", "LOOP_SET_DIRECT_IO",
-	"LOOP_SET_BLOCK_SIZE", "loop_unknown",
+	"LOOP_SET_BLOCK_SIZE", "ALOOP_DETACH", "loop_unknown",
 	"BLKPG_ADD", "BLKPG_DEL", "BLKPG_RESIZE", "BLKRRPART",
 	"BLKDISCARD", "BLKZEROOUT", "BLKFLSBUF", "BLKBSZSET", "BLKROSET",
 	"BLKGETSIZE64",
@@ -112,11 +118,12 @@ static const char *const op_names[NR_OPS] = {
 static const unsigned int op_weight[NR_OPS] = {
 	[OP_OPEN] = 6, [OP_CLOSE] = 5,
 	[OP_CTL_ADD] = 3, [OP_CTL_REMOVE] = 2, [OP_CTL_GET_FREE] = 2,
-	[OP_CTL_UNKNOWN] = 1,
+	[OP_ALOOP_FEATURES] = 1, [OP_ALOOP_ATTACH] = 6, [OP_ALOOP_WAIT] = 2,
+	[OP_ALOOP_STATUS] = 2, [OP_CTL_UNKNOWN] = 1,
 	[OP_SET_FD] = 5, [OP_CLR_FD] = 5, [OP_CHANGE_FD] = 3, [OP_CONFIGURE] = 8,
 	[OP_SET_STATUS] = 3, [OP_GET_STATUS] = 2, [OP_SET_STATUS64] = 5,
 	[OP_GET_STATUS64] = 2, [OP_SET_CAPACITY] = 2, [OP_SET_DIRECT_IO] = 3,
-	[OP_SET_BLOCK_SIZE] = 3, [OP_LOOP_UNKNOWN] = 1,
+	[OP_SET_BLOCK_SIZE] = 3, [OP_ALOOP_DETACH] = 3, [OP_LOOP_UNKNOWN] = 1,
 	[OP_BLKPG_ADD] = 4, [OP_BLKPG_DEL] = 2, [OP_BLKPG_RESIZE] = 1,
 	[OP_BLKRRPART] = 2, [OP_BLKDISCARD] = 2, [OP_BLKZEROOUT] = 2,
 	[OP_BLKFLSBUF] = 1, [OP_BLKBSZSET] = 1, [OP_BLKROSET] = 1,
@@ -583,6 +590,102 @@ static long blk_range(struct worker *w, int fd, unsigned long cmd)
 	return lt_ioctlp(fd, cmd, r);
 }
 
+/*
+ * ALOOP_CTL_ATTACH with a LOOP_CONFIGURE-style argument, random extension
+ * flags and hostile padding.  The returned descriptor replaces held slot
+ * @h (so later operations use the device and its last close may
+ * autoclear it) or is closed at once.
+ */
+static long do_aloop_attach(struct worker *w, int h)
+{
+	uint64_t *s = &w->rng;
+	struct aloop_attach a;
+	char what[32], pw[32];
+	int tmp, bfd;
+	void *ptr;
+	long r;
+
+	memset(&a, 0, sizeof(a));
+	bfd = pick_backing(w, -1, (int)rnd(s, NXDEV), &tmp, what, sizeof(what));
+	a.config.fd = (uint32_t)bfd;
+	a.config.block_size = (uint32_t)pick_bsize(s);
+	fill_info64(w, &a.config.info);
+	if (one_in(s, 4))
+		a.flags |= ALOOP_ATTACH_STRICT;
+	if (one_in(s, 3)) {
+		a.flags |= ALOOP_ATTACH_INDEX;
+		a.index = (int32_t)pick_ctl_index(s);
+	} else if (one_in(s, 8)) {
+		a.index = (int32_t)splitmix(s);	/* ignored without INDEX */
+	}
+	if (one_in(s, 16))
+		a.flags |= 1ull << rnd(s, 64);
+	if (one_in(s, 16))
+		a.__pad = (uint32_t)splitmix(s);
+	if (one_in(s, 16))
+		a.__reserved[rnd(s, 4)] = splitmix(s);
+	if (one_in(s, 16))
+		a.config.__reserved[rnd(s, 8)] = splitmix(s);
+	if (one_in(s, 8))
+		a.dev_fd = (int32_t)splitmix(s);	/* out only */
+	ptr = pick_ptr(w, &a, sizeof(a), false, pw, sizeof(pw));
+	snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
+		 " %s fd %s xflags 0x%llx index %d bs %u off %llu limit %llu flags 0x%x",
+		 pw, what, (unsigned long long)a.flags, a.index,
+		 a.config.block_size,
+		 (unsigned long long)a.config.info.lo_offset,
+		 (unsigned long long)a.config.info.lo_sizelimit,
+		 a.config.info.lo_flags);
+	r = lt_ioctlp(w->ctl, ALOOP_CTL_ATTACH, ptr);
+	if (tmp >= 0)
+		close(tmp);
+	if (r < 0)
+		return r;
+	if (one_in(s, 3)) {
+		close((int)r);
+		return 0;
+	}
+	if (w->held[h] >= 0)
+		close(w->held[h]);
+	w->held[h] = (int)r;
+	w->held_idx[h] = a.index;
+	return 0;
+}
+
+/* ALOOP_CTL_WAIT and ALOOP_CTL_STATUS: a device of the range or a hostile index */
+static long do_aloop_index_call(struct worker *w, enum op op)
+{
+	uint64_t *s = &w->rng;
+	struct aloop_status st;
+	struct aloop_wait wt;
+	uint32_t index = (uint32_t)(one_in(s, 6) ? pick_ctl_index(s) :
+				    pick_dev(s));
+	char pw[32];
+	void *ptr;
+
+	if (op == OP_ALOOP_WAIT) {
+		memset(&wt, 0, sizeof(wt));
+		wt.index = index;
+		/* never long: a bound device may stay bound */
+		wt.timeout_ms = one_in(s, 3) ? 0 : 1 + rnd(s, 20);
+		if (one_in(s, 16))
+			wt.__pad = (uint32_t)splitmix(s);
+		ptr = pick_ptr(w, &wt, sizeof(wt), false, pw, sizeof(pw));
+		snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
+			 " %s index %u timeout %llu ms", pw, index,
+			 (unsigned long long)wt.timeout_ms);
+		return lt_ioctlp(w->ctl, ALOOP_CTL_WAIT, ptr);
+	}
+	memset(&st, 0, sizeof(st));
+	st.index = index;
+	if (one_in(s, 8))
+		st.__reserved[rnd(s, 4)] = splitmix(s);	/* out only */
+	ptr = pick_ptr(w, &st, sizeof(st), true, pw, sizeof(pw));
+	snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
+		 " %s index %u", pw, index);
+	return lt_ioctlp(w->ctl, ALOOP_CTL_STATUS, ptr);
+}
+
 static void record(enum op op, long r)
 {
 	long e = r < 0 ? -r : 0;
@@ -696,6 +799,20 @@ static void one_op(struct worker *w)
 	case OP_CTL_GET_FREE:
 		r = lt_ioctl(w->ctl, LOOP_CTL_GET_FREE, splitmix(s));
 		break;
+	case OP_ALOOP_FEATURES:
+		ptr = pick_ptr(w, w->buf, sizeof(struct aloop_features), true,
+			       pw, sizeof(pw));
+		snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
+			 " %s", pw);
+		r = lt_ioctlp(w->ctl, ALOOP_CTL_GET_FEATURES, ptr);
+		break;
+	case OP_ALOOP_ATTACH:
+		r = do_aloop_attach(w, h);
+		break;
+	case OP_ALOOP_WAIT:
+	case OP_ALOOP_STATUS:
+		r = do_aloop_index_call(w, op);
+		break;
 	case OP_CTL_UNKNOWN:
 		arg = (unsigned long)splitmix(s);
 		r = lt_ioctl(w->ctl, one_in(s, 2) ? LT_UNKNOWN_CTL_IOCTL :
@@ -774,6 +891,10 @@ static void one_op(struct worker *w)
 		snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
 			 " %lu", arg);
 		r = lt_ioctl(fd, LOOP_SET_BLOCK_SIZE, arg);
+		break;
+	case OP_ALOOP_DETACH:
+		/* synchronous, EBUSY while others (held fds) have it open */
+		r = lt_ioctl(fd, ALOOP_DETACH, one_in(s, 4) ? splitmix(s) : 0);
 		break;
 	case OP_LOOP_UNKNOWN:
 		arg = (unsigned long)splitmix(s);

@@ -444,6 +444,30 @@ static void fill_info64(struct worker *w, struct loop_info64 *i)
 		memset(i->lo_file_name, 'f', LO_NAME_SIZE);
 }
 
+/*
+ * A LOOP_CONFIGURE-style loop_config (LOOP_CONFIGURE, ALOOP_CTL_ATTACH),
+ * described at the end of this op's ring entry; *@tmp as for
+ * pick_backing().
+ */
+static void fill_config(struct worker *w, struct loop_config *cfg,
+			int target_fd, int target_idx, int *tmp)
+{
+	uint64_t *s = &w->rng;
+	char what[32];
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->fd = (uint32_t)pick_backing(w, target_fd, target_idx, tmp, what,
+					 sizeof(what));
+	cfg->block_size = (uint32_t)pick_bsize(s);
+	fill_info64(w, &cfg->info);
+	if (one_in(s, 8))
+		cfg->__reserved[rnd(s, 8)] = splitmix(s);
+	snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
+		 " fd %s bs %u off %llu limit %llu flags 0x%x", what,
+		 cfg->block_size, (unsigned long long)cfg->info.lo_offset,
+		 (unsigned long long)cfg->info.lo_sizelimit, cfg->info.lo_flags);
+}
+
 static sigjmp_buf bus_jmp;
 static volatile sig_atomic_t in_mmap;
 
@@ -600,16 +624,13 @@ static long do_aloop_attach(struct worker *w, int h)
 {
 	uint64_t *s = &w->rng;
 	struct aloop_attach a;
-	char what[32], pw[32];
-	int tmp, bfd;
+	char pw[32];
 	void *ptr;
 	long r;
+	int tmp;
 
 	memset(&a, 0, sizeof(a));
-	bfd = pick_backing(w, -1, (int)rnd(s, NXDEV), &tmp, what, sizeof(what));
-	a.config.fd = (uint32_t)bfd;
-	a.config.block_size = (uint32_t)pick_bsize(s);
-	fill_info64(w, &a.config.info);
+	fill_config(w, &a.config, -1, (int)rnd(s, NXDEV), &tmp);
 	if (one_in(s, 4))
 		a.flags |= ALOOP_ATTACH_STRICT;
 	if (one_in(s, 3)) {
@@ -624,18 +645,12 @@ static long do_aloop_attach(struct worker *w, int h)
 		a.__pad = (uint32_t)splitmix(s);
 	if (one_in(s, 16))
 		a.__reserved[rnd(s, 4)] = splitmix(s);
-	if (one_in(s, 16))
-		a.config.__reserved[rnd(s, 8)] = splitmix(s);
 	if (one_in(s, 8))
 		a.dev_fd = (int32_t)splitmix(s);	/* out only */
 	ptr = pick_ptr(w, &a, sizeof(a), false, pw, sizeof(pw));
 	snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
-		 " %s fd %s xflags 0x%llx index %d bs %u off %llu limit %llu flags 0x%x",
-		 pw, what, (unsigned long long)a.flags, a.index,
-		 a.config.block_size,
-		 (unsigned long long)a.config.info.lo_offset,
-		 (unsigned long long)a.config.info.lo_sizelimit,
-		 a.config.info.lo_flags);
+		 " %s xflags 0x%llx index %d", pw,
+		 (unsigned long long)a.flags, a.index);
 	r = lt_ioctlp(w->ctl, ALOOP_CTL_ATTACH, ptr);
 	if (tmp >= 0)
 		close(tmp);
@@ -830,20 +845,10 @@ static void one_op(struct worker *w)
 		r = lt_ioctl(fd, LOOP_CLR_FD, one_in(s, 4) ? splitmix(s) : 0);
 		break;
 	case OP_CONFIGURE:
-		memset(&cfg, 0, sizeof(cfg));
-		cfg.fd = (uint32_t)pick_backing(w, fd, idx, &tmp, what,
-						sizeof(what));
-		cfg.block_size = (uint32_t)pick_bsize(s);
-		fill_info64(w, &cfg.info);
-		if (one_in(s, 8))
-			cfg.__reserved[rnd(s, 8)] = splitmix(s);
+		fill_config(w, &cfg, fd, idx, &tmp);
 		ptr = pick_ptr(w, &cfg, sizeof(cfg), false, pw, sizeof(pw));
 		snprintf(w->desc + strlen(w->desc), DESC - strlen(w->desc),
-			 " %s fd %s bs %u off %llu limit %llu flags 0x%x",
-			 pw, what, cfg.block_size,
-			 (unsigned long long)cfg.info.lo_offset,
-			 (unsigned long long)cfg.info.lo_sizelimit,
-			 cfg.info.lo_flags);
+			 " %s", pw);
 		r = lt_ioctlp(fd, LOOP_CONFIGURE, ptr);
 		break;
 	case OP_SET_STATUS64:

@@ -112,7 +112,7 @@ static void aloop_limits_for(struct file *file, u32 flags, unsigned int bsize,
 	l->discard_granularity = max_sectors ? granularity : 0;
 	l->write_cache = !(flags & LO_FLAGS_READ_ONLY) && file->f_op->fsync;
 	/* tmpfs and friends have no block device: not rotational */
-	l->rotational = bb && !bdev_nonrot(bb);
+	l->rotational = bb && aloop_bdev_rotational(bb);
 }
 
 /**
@@ -509,7 +509,7 @@ struct file *aloop_unbind(struct aloop_device *lo)
 	struct aloop_limits l = {
 		.bsize = SECTOR_SIZE,
 		/* as both stock drivers: an unbound device keeps it */
-		.rotational = !blk_queue_nonrot(q),
+		.rotational = aloop_queue_rotational(q),
 	};
 	struct file *file;
 

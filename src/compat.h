@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * asyncloop - the block layer API differences between the supported kernels
- * (Debian's 6.1 and 6.12), keyed on the feature, in this file only.  The
+ * (Debian's 6.1, 6.12 and 7.3), keyed on the feature, in this file only.  The
  * logic files call the aloop_* helpers below and read the same for both.
  */
 #ifndef ALOOP_COMPAT_H
 #define ALOOP_COMPAT_H
 
 #include <linux/blkdev.h>
+#include <linux/blk-mq.h>
+#include <linux/sched/mm.h>
 
 /*
  * Each feature is detected by a macro that arrived with it, not by the
@@ -21,6 +23,16 @@
  * BLK_FEAT_ROTATIONAL (6.11): queue limits are changed in one atomic,
  * validated update and carry the features (write cache, rotational);
  * blk_mq_alloc_disk() takes the initial limits.
+ *
+ * blk_queue_rot (6.19): the rotational tests are spelt positively,
+ * blk_queue_nonrot()/bdev_nonrot() become blk_queue_rot()/bdev_rot().
+ *
+ * Two changes left no macro behind; src/Kbuild reads the kernel's
+ * <linux/blk-mq.h> for them instead:
+ * ALOOP_HAVE_FREEZE_MEMFLAGS (6.14): blk_mq_freeze_queue() enters a
+ * GFP_NOIO scope and returns its memflags for blk_mq_unfreeze_queue();
+ * ALOOP_HAVE_SHOULD_MERGE (up to 6.13): a tag set asks for bio merging with
+ * BLK_MQ_F_SHOULD_MERGE; later every queue merges.
  */
 #ifdef BLK_OPEN_EXCL
 #define ALOOP_HAVE_BLK_MODE	1
@@ -31,6 +43,45 @@
 #define ALOOP_HAVE_LIMITS_API	1
 #else
 #define ALOOP_HAVE_LIMITS_API	0
+#endif
+
+#ifdef blk_queue_rot
+#define aloop_queue_rotational(q)	blk_queue_rot(q)
+#define aloop_bdev_rotational(bdev)	bdev_rot(bdev)
+#else
+#define aloop_queue_rotational(q)	(!blk_queue_nonrot(q))
+#define aloop_bdev_rotational(bdev)	(!bdev_nonrot(bdev))
+#endif
+
+#ifdef ALOOP_HAVE_SHOULD_MERGE
+#define ALOOP_MQ_F_MERGE	BLK_MQ_F_SHOULD_MERGE
+#else
+#define ALOOP_MQ_F_MERGE	0
+#endif
+
+/*
+ * A frozen queue must not wait for memory reclaim that writes to it, so the
+ * freeze is a GFP_NOIO scope on every kernel (6.14+ make it one themselves).
+ */
+#ifdef ALOOP_HAVE_FREEZE_MEMFLAGS
+#define aloop_freeze_queue(q)		blk_mq_freeze_queue(q)
+#define aloop_unfreeze_queue(q, memflags) blk_mq_unfreeze_queue(q, memflags)
+#else
+static inline unsigned int __must_check
+aloop_freeze_queue(struct request_queue *q)
+{
+	unsigned int memflags = memalloc_noio_save();
+
+	blk_mq_freeze_queue(q);
+	return memflags;
+}
+
+static inline void aloop_unfreeze_queue(struct request_queue *q,
+					unsigned int memflags)
+{
+	blk_mq_unfreeze_queue(q);
+	memalloc_noio_restore(memflags);
+}
 #endif
 
 #if ALOOP_HAVE_BLK_MODE

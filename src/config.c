@@ -70,6 +70,7 @@ static int aloop_change_fd(struct aloop_device *lo, struct block_device *bdev,
 {
 	struct file *file, *old;
 	bool is_loop, partscan;
+	unsigned int memflags;
 	int err;
 
 	file = aloop_get_backing(fd);
@@ -96,10 +97,10 @@ static int aloop_change_fd(struct aloop_device *lo, struct block_device *bdev,
 		goto out_unlock;
 
 	aloop_force_media_change(lo->disk);
-	blk_mq_freeze_queue(lo->disk->queue);
+	memflags = aloop_freeze_queue(lo->disk->queue);
 	old = aloop_swap_backing(lo, file);
 	aloop_update_dio(lo, lo->use_dio || (file->f_flags & O_DIRECT));
-	blk_mq_unfreeze_queue(lo->disk->queue);
+	aloop_unfreeze_queue(lo->disk->queue, memflags);
 	partscan = lo->flags & LO_FLAGS_PARTSCAN;
 	aloop_unlock(lo, is_loop);
 
@@ -148,6 +149,7 @@ static int aloop_set_status(struct aloop_device *lo, struct block_device *bdev,
 {
 	bool claimed = false, size_changed, partscan = false;
 	bool excl = mode & ALOOP_OPEN_EXCL;
+	unsigned int memflags;
 	u32 old_flags;
 	int err;
 
@@ -176,7 +178,7 @@ static int aloop_set_status(struct aloop_device *lo, struct block_device *bdev,
 		invalidate_bdev(lo->disk->part0);
 	}
 
-	blk_mq_freeze_queue(lo->disk->queue);
+	memflags = aloop_freeze_queue(lo->disk->queue);
 	old_flags = lo->flags;
 	aloop_set_info(lo, info);
 	/* only settable flags may change; only clearable ones may go */
@@ -189,7 +191,7 @@ static int aloop_set_status(struct aloop_device *lo, struct block_device *bdev,
 						      lo->sizelimit));
 	/* the new offset may no longer suit direct I/O */
 	aloop_update_dio(lo, lo->use_dio);
-	blk_mq_unfreeze_queue(lo->disk->queue);
+	aloop_unfreeze_queue(lo->disk->queue, memflags);
 
 	if ((lo->flags & LO_FLAGS_PARTSCAN) &&
 	    !(old_flags & LO_FLAGS_PARTSCAN)) {
@@ -344,20 +346,23 @@ static int aloop_set_capacity(struct aloop_device *lo)
 
 static int aloop_set_direct_io(struct aloop_device *lo, unsigned long arg)
 {
+	unsigned int memflags;
+
 	lockdep_assert_held(&lo->lock);
 	if (lo->state != ALOOP_BOUND)
 		return -ENXIO;
 	if (lo->use_dio == !!arg)
 		return 0;
-	blk_mq_freeze_queue(lo->disk->queue);
+	memflags = aloop_freeze_queue(lo->disk->queue);
 	aloop_update_dio(lo, !!arg);
-	blk_mq_unfreeze_queue(lo->disk->queue);
+	aloop_unfreeze_queue(lo->disk->queue, memflags);
 	return lo->use_dio == !!arg ? 0 : -EINVAL;
 }
 
 static int aloop_set_block_size(struct aloop_device *lo, aloop_mode_t mode,
 				struct block_device *bdev, unsigned long arg)
 {
+	unsigned int memflags;
 	long bsize;
 	int err;
 
@@ -385,12 +390,12 @@ static int aloop_set_block_size(struct aloop_device *lo, aloop_mode_t mode,
 
 	sync_blockdev(lo->disk->part0);
 	invalidate_bdev(lo->disk->part0);
-	blk_mq_freeze_queue(lo->disk->queue);
+	memflags = aloop_freeze_queue(lo->disk->queue);
 	err = aloop_update_limits(lo, bsize);
 	/* a smaller block size may rule out direct I/O */
 	if (!err)
 		aloop_update_dio(lo, lo->use_dio);
-	blk_mq_unfreeze_queue(lo->disk->queue);
+	aloop_unfreeze_queue(lo->disk->queue, memflags);
 out_unlock:
 	mutex_unlock(&lo->lock);
 out_claim:

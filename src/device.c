@@ -141,7 +141,7 @@ int aloop_add(int index)
 	lo->tag_set.numa_node = NUMA_NO_NODE;
 	lo->tag_set.cmd_size = sizeof(struct aloop_cmd);
 	/* not BLOCKING: queue_rq only hands requests to a worker (io.c) */
-	lo->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_STACKING |
+	lo->tag_set.flags = ALOOP_MQ_F_MERGE | BLK_MQ_F_STACKING |
 			    BLK_MQ_F_NO_SCHED_BY_DEFAULT;
 	lo->tag_set.driver_data = lo;
 	err = blk_mq_alloc_tag_set(&lo->tag_set);

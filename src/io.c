@@ -82,11 +82,14 @@ static int aloop_rq_iter(struct aloop_cmd *cmd, struct request *rq,
 
 	if (rq->bio == rq->biotail) {
 		struct bio *bio = rq->bio;
+		const struct bio_vec *first;
 
-		vec = __bvec_iter_bvec(bio->bi_io_vec, bio->bi_iter);
-		iov_iter_bvec(iter, dir, vec, nr, blk_rq_bytes(rq));
+		first = __bvec_iter_bvec(bio->bi_io_vec, bio->bi_iter);
+		iov_iter_bvec(iter, dir, first, nr, blk_rq_bytes(rq));
 		/* a split bio may start inside its first bvec */
-		iter->iov_offset = bio->bi_iter.bi_bvec_done;
+		iter->iov_offset = mp_bvec_iter_offset(bio->bi_io_vec,
+						       bio->bi_iter) -
+				   first->bv_offset;
 		return 0;
 	}
 

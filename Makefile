@@ -20,15 +20,33 @@
 #   make bench    one VM boot: fio + control path, raw file vs stock vs ours
 #                 (ROUNDS=5 RUNTIME=3; quick: make bench ROUNDS=1 RUNTIME=1)
 
-# The supported kernels: the newest installed Debian 6.1 and 6.12 headers.
-# Recursive (=) on purpose: evaluated when a recipe runs, i.e. after `deps`
-# has installed the headers.
-newest_headers = $(shell ls -d /usr/src/linux-headers-$(1)-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)
+# The supported kernels: the newest installed Debian headers of each series.
+# Debian 12's are on this machine, Debian 13's (gcc 14) in the Debian 13
+# build root of vm/trixie. Recursive (=) on purpose: evaluated when a recipe
+# runs, i.e. after `deps` has installed the headers.
+ASYNCLOOP_CACHE ?= /var/cache/asyncloop
+ROOT13 = $(ASYNCLOOP_CACHE)/trixie-root
+newest_headers = $(shell ls -d $(2)/usr/src/linux-headers-$(1)-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)
 KVER_61 = $(call newest_headers,6.1.*)
 KVER_612 = $(call newest_headers,6.12.*+deb12)
+KVER_612_13 = $(call newest_headers,6.12.*+deb13,$(ROOT13))
+KVER_612_13_CLOUD = $(call newest_headers,6.12.*+deb13-cloud,$(ROOT13))
+KVER_73 = $(call newest_headers,7.3.*+deb13,$(ROOT13))
+KVER_73_CLOUD = $(call newest_headers,7.3.*+deb13-cloud,$(ROOT13))
+KVER_73_RT = $(call newest_headers,7.3.*+deb13-rt,$(ROOT13))
 KVER ?= $(KVER_61)
-# make check without KVER= covers both kernels
-CHECK_KVERS = $(if $(filter file,$(origin KVER)),$(KVER_61) $(KVER_612),$(KVER))
+# make check without KVER=: the full suites on one kernel per API family
+# (6.1, 6.12, 7.3) and the smoke suites on Debian 13's 6.12 and 7.3-rt;
+# make check-all: every suite on every kernel that boots in the VM.
+FULL_KVERS = $(KVER_61) $(KVER_612) $(KVER_73)
+SMOKE_KVERS = $(KVER_612_13) $(KVER_73_RT)
+SMOKE_SUITES ?= teardown io extensions
+CHECK_KVERS = $(if $(filter file,$(origin KVER)),$(FULL_KVERS),$(KVER))
+# every supported kernel (make check-all)
+ALL_KVERS = $(KVER_61) $(KVER_612) $(KVER_612_13) $(KVER_612_13_CLOUD) \
+	$(KVER_73) $(KVER_73_CLOUD) $(KVER_73_RT)
+# A Debian 13 kernel (+deb13) is built in that root, at the same paths.
+in_root13 = $(if $(findstring +deb13,$(1)),$(CURDIR)/vm/trixie run)
 # Kernel build tree: Debian headers, or a self-built tree for debug-* kernels.
 KDIR ?= $(if $(filter debug-%,$(KVER)),$(CURDIR)/build/$(KVER)/kbuild-tree,/lib/modules/$(KVER)/build)
 OBJ   = $(CURDIR)/build/$(KVER)/obj
@@ -51,7 +69,7 @@ module: deps
 	@test -n "$(KVER)" || { echo "KVER unknown: no /usr/src/linux-headers-6.1.*-amd64 (make deps)"; exit 1; }
 	@test -f src/Kbuild || { echo "no src/Kbuild yet"; exit 1; }
 	$(call copy_src,$(OBJ))
-	$(MAKE) -C $(KDIR) M=$(OBJ) W=1 modules
+	$(call in_root13,$(KVER)) $(MAKE) -C $(KDIR) M=$(OBJ) W=1 modules
 	cp $(OBJ)/loop.ko build/$(KVER)/loop.ko
 	@echo "built build/$(KVER)/loop.ko"
 

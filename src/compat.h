@@ -10,6 +10,7 @@
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
 #include <linux/sched/mm.h>
+#include <linux/workqueue.h>
 
 /*
  * Each feature is detected by a macro that arrived with it, not by the
@@ -33,6 +34,9 @@
  * GFP_NOIO scope and returns its memflags for blk_mq_unfreeze_queue();
  * ALOOP_HAVE_SHOULD_MERGE (up to 6.13): a tag set asks for bio merging with
  * BLK_MQ_F_SHOULD_MERGE; later every queue merges.
+ * Likewise <linux/workqueue.h>: ALOOP_HAVE_WQ_PERCPU (6.17): a per-CPU
+ * workqueue says so with WQ_PERCPU (7.x warns when a workqueue names
+ * neither WQ_PERCPU nor WQ_UNBOUND).
  */
 #ifdef BLK_OPEN_EXCL
 #define ALOOP_HAVE_BLK_MODE	1
@@ -51,6 +55,12 @@
 #else
 #define aloop_queue_rotational(q)	(!blk_queue_nonrot(q))
 #define aloop_bdev_rotational(bdev)	(!bdev_nonrot(bdev))
+#endif
+
+#ifdef ALOOP_HAVE_WQ_PERCPU
+#define ALOOP_WQ_PERCPU		WQ_PERCPU
+#else
+#define ALOOP_WQ_PERCPU		0
 #endif
 
 #ifdef ALOOP_HAVE_SHOULD_MERGE

@@ -327,8 +327,8 @@ int aloop_workers_init(void)
 				      WQ_MEM_RECLAIM, 0);
 	if (!aloop_io_wq)
 		return -ENOMEM;
-	aloop_io_local_wq = alloc_workqueue("aloop_iol", WQ_FREEZABLE |
-					    WQ_MEM_RECLAIM, 0);
+	aloop_io_local_wq = alloc_workqueue("aloop_iol", ALOOP_WQ_PERCPU |
+					    WQ_FREEZABLE | WQ_MEM_RECLAIM, 0);
 	if (!aloop_io_local_wq) {
 		destroy_workqueue(aloop_io_wq);
 		return -ENOMEM;

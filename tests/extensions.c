@@ -653,7 +653,9 @@ TEST_F(ext, attach_errors)
 	expect_refused(_metadata, self->ctl, &a, -EINVAL, "lo_encrypt_type XOR");
 	/* block sizes the block layer refuses */
 	{
-		static const uint32_t bad[] = { 1, 256, 1000, 513, 8192, 65536 };
+		const uint32_t bad[] = { 1, 256, 1000, 513,
+					 2 * lt_max_block_size(),
+					 16 * lt_max_block_size() };
 
 		for (i = 0; i < 6; i++) {
 			attach_init(&a, self->bfd, 0);

@@ -56,6 +56,16 @@ bool lt_kernel_at_least(int major, int minor)
 	return ma > major || (ma == major && mi >= minor);
 }
 
+/*
+ * The largest loop block size the running kernel's block layer accepts:
+ * the page size up to 6.14, 64 KiB from 6.15 on (block sizes above the page
+ * size for block devices).  Both drivers follow the block layer here.
+ */
+unsigned int lt_max_block_size(void)
+{
+	return lt_kernel_at_least(6, 15) ? 65536 : getpagesize();
+}
+
 bool lt_clr_fd_is_lazy(void)
 {
 	return !lt_driver_is_ours() && lt_kernel_at_least(6, 11);

@@ -34,6 +34,7 @@
 /* which driver and kernel the suite runs on ($ASYNCLOOP_DRIVER, uname) */
 bool lt_driver_is_ours(void);
 bool lt_kernel_at_least(int major, int minor);
+unsigned int lt_max_block_size(void);
 /*
  * LOOP_CLR_FD by the only opener is lazy on stock 6.11+: the device is
  * torn down only at that opener's last close (ours, and stock before 6.11,

@@ -36,7 +36,9 @@
  * BLK_MQ_F_SHOULD_MERGE; later every queue merges.
  * Likewise <linux/workqueue.h>: ALOOP_HAVE_WQ_PERCPU (6.17): a per-CPU
  * workqueue says so with WQ_PERCPU (7.x warns when a workqueue names
- * neither WQ_PERCPU nor WQ_UNBOUND).
+ * neither WQ_PERCPU nor WQ_UNBOUND); ALOOP_HAVE_SYSTEM_DFL_WQ (6.17):
+ * system_wq is deprecated for system_dfl_wq (unbound) and
+ * system_percpu_wq (7.x logs each work queued on system_wq).
  */
 #ifdef BLK_OPEN_EXCL
 #define ALOOP_HAVE_BLK_MODE	1
@@ -61,6 +63,13 @@
 #define ALOOP_WQ_PERCPU		WQ_PERCPU
 #else
 #define ALOOP_WQ_PERCPU		0
+#endif
+
+/* the idle-worker reaper needs no particular CPU */
+#ifdef ALOOP_HAVE_SYSTEM_DFL_WQ
+#define aloop_system_wq		system_dfl_wq
+#else
+#define aloop_system_wq		system_wq
 #endif
 
 #ifdef ALOOP_HAVE_SHOULD_MERGE

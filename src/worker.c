@@ -71,7 +71,7 @@ static void aloop_worker_idle(struct aloop_device *lo, struct aloop_worker *w)
 	w->idle_since = jiffies;
 	list_move_tail(&w->idle_node, &lo->idle_workers);
 	if (!delayed_work_pending(&lo->reap_work))
-		queue_delayed_work(system_wq, &lo->reap_work,
+		queue_delayed_work(aloop_system_wq, &lo->reap_work,
 				   ALOOP_IDLE_TIMEOUT);
 }
 
@@ -270,7 +270,7 @@ static void aloop_reap_workfn(struct work_struct *work)
 		aloop_worker_unlink(lo, w, &dead);
 	}
 	if (next_expiry)
-		queue_delayed_work(system_wq, &lo->reap_work,
+		queue_delayed_work(aloop_system_wq, &lo->reap_work,
 				   next_expiry - jiffies);
 	spin_unlock_irq(&lo->work_lock);
 

@@ -101,6 +101,7 @@ static const struct row rows[] = {
 	{ IOC(LOOP_CONFIGURE), T_DEV, S_UNBOUND, "block_size 256", K_CFG, M_BS, 256, -EINVAL },
 	{ IOC(LOOP_CONFIGURE), T_DEV, S_UNBOUND, "block_size 513", K_CFG, M_BS, 513, -EINVAL },
 	{ IOC(LOOP_CONFIGURE), T_DEV, S_UNBOUND, "block_size 8192 (> PAGE_SIZE)", K_CFG, M_BS, 8192, -EINVAL },
+	{ IOC(LOOP_CONFIGURE), T_DEV, S_UNBOUND, "block_size 131072 (> 64 KiB)", K_CFG, M_BS, 131072, -EINVAL },
 	{ IOC(LOOP_CONFIGURE), T_DEV, S_UNBOUND, "block_size 0xffffffff", K_CFG, M_BS, 0xffffffffLL, -EINVAL },
 	{ IOC(LOOP_CONFIGURE), T_DEV, S_UNBOUND, "offset LLONG_MAX+1", K_CFG, M_OFF, LLMAX1, -EOVERFLOW },
 	{ IOC(LOOP_CONFIGURE), T_DEV, S_UNBOUND, "sizelimit ULLONG_MAX", K_CFG, M_LIMIT, -1LL, -EOVERFLOW },
@@ -153,6 +154,7 @@ static const struct row rows[] = {
 	{ IOC(LOOP_SET_BLOCK_SIZE), T_DEV, S_BOUND, "256", K_VAL, 0, 256, -EINVAL },
 	{ IOC(LOOP_SET_BLOCK_SIZE), T_DEV, S_BOUND, "1000", K_VAL, 0, 1000, -EINVAL },
 	{ IOC(LOOP_SET_BLOCK_SIZE), T_DEV, S_BOUND, "8192 (> PAGE_SIZE)", K_VAL, 0, 8192, -EINVAL },
+	{ IOC(LOOP_SET_BLOCK_SIZE), T_DEV, S_BOUND, "131072 (> 64 KiB)", K_VAL, 0, 131072, -EINVAL },
 	{ IOC(LOOP_SET_BLOCK_SIZE), T_DEV, S_BOUND, "(1<<32)+512 (truncated from 6.11 on)", K_VAL, 0, (1LL << 32) + 512, -EINVAL },
 	{ IOC(LOOP_SET_BLOCK_SIZE), T_DEV, S_BOUND_EXCL, "4096, O_EXCL held by another opener", K_VAL, 0, 4096, -EBUSY },
 	{ IOC(LOOP_SET_BLOCK_SIZE), T_DEV_NOCAP, S_BOUND, "O_RDONLY fd, no CAP_SYS_ADMIN", K_VAL, 0, 4096, -EPERM },
@@ -444,7 +446,8 @@ static long call_nocap(FIXTURE_DATA(bad) *self, const struct row *r)
 /*
  * Rows that stock answers otherwise on newer kernels: from 6.6 tmpfs does
  * direct I/O; from 6.11 the block layer validates the block size, 0 asks
- * for the default and the value is an unsigned int.
+ * for the default and the value is an unsigned int; from 6.15 it takes
+ * block sizes up to 64 KiB (the rows past 64 KiB stay invalid everywhere).
  */
 static const struct {
 	int major, minor;
@@ -454,6 +457,8 @@ static const struct {
 	{ 6, 6, "LOOP_SET_DIRECT_IO", "on, tmpfs backing (no O_DIRECT)", ROW_VALID_HERE },
 	{ 6, 11, "LOOP_SET_BLOCK_SIZE", "0", 0 },
 	{ 6, 11, "LOOP_SET_BLOCK_SIZE", "(1<<32)+512 (truncated from 6.11 on)", 0 },
+	{ 6, 15, "LOOP_CONFIGURE", "block_size 8192 (> PAGE_SIZE)", ROW_VALID_HERE },
+	{ 6, 15, "LOOP_SET_BLOCK_SIZE", "8192 (> PAGE_SIZE)", ROW_VALID_HERE },
 };
 
 /* What stock answers on the running kernel. */

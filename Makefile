@@ -26,14 +26,17 @@
 # runs, i.e. after `deps` has installed the headers.
 ASYNCLOOP_CACHE ?= /var/cache/asyncloop
 ROOT13 = $(ASYNCLOOP_CACHE)/trixie-root
-newest_headers = $(shell ls -d $(2)/usr/src/linux-headers-$(1)-amd64 2>/dev/null | sed 's|.*/linux-headers-||' | sort -V | tail -n1)
+# $(call newest_headers,SERIES-GLOB,FLAVOUR,ROOT): FLAVOUR "" (plain amd64),
+# "cloud" or "rt"
+newest_headers = $(shell ls -d $(3)/usr/src/linux-headers-$(1)*-amd64 2>/dev/null | \
+	sed 's|.*/linux-headers-||' | grep -E -- '$(if $(2),-$(2)-amd64$$,[0-9]-amd64$$)' | sort -V | tail -n1)
 KVER_61 = $(call newest_headers,6.1.*)
 KVER_612 = $(call newest_headers,6.12.*+deb12)
-KVER_612_13 = $(call newest_headers,6.12.*+deb13,$(ROOT13))
-KVER_612_13_CLOUD = $(call newest_headers,6.12.*+deb13-cloud,$(ROOT13))
-KVER_73 = $(call newest_headers,7.3.*+deb13,$(ROOT13))
-KVER_73_CLOUD = $(call newest_headers,7.3.*+deb13-cloud,$(ROOT13))
-KVER_73_RT = $(call newest_headers,7.3.*+deb13-rt,$(ROOT13))
+KVER_612_13 = $(call newest_headers,6.12.*+deb13,,$(ROOT13))
+KVER_612_13_CLOUD = $(call newest_headers,6.12.*+deb13,cloud,$(ROOT13))
+KVER_73 = $(call newest_headers,7.3.*+deb13,,$(ROOT13))
+KVER_73_CLOUD = $(call newest_headers,7.3.*+deb13,cloud,$(ROOT13))
+KVER_73_RT = $(call newest_headers,7.3.*+deb13,rt,$(ROOT13))
 KVER ?= $(KVER_61)
 # make check without KVER=: the full suites on 6.1 and Debian 13's 6.12 and
 # the smoke suites on Debian 12's 6.12, 7.3 and 7.3-rt (CI's time budget:
@@ -171,10 +174,10 @@ DEB_TREE = build/deb/asyncloop-$(ALOOP_VERSION)
 .PHONY: deb dkms-install
 # dpkg-buildpackage runs in a copy under build/deb/, so that debhelper's files
 # stay out of the work tree; the .debs, .changes and .buildinfo land in build/deb/.
-# gcc and libc6-dev compile loopctl (build-essential, which Build-Depends
-# does not list; the kernel headers bring only gcc-12).
+# gcc and libc6-dev compile loopctl; build-essential, which Build-Depends
+# does not list, is what dpkg-checkbuilddeps wants (trixie refuses without).
 deb:
-	@m=; for p in debhelper dh-dkms dpkg-dev gcc libc6-dev; do \
+	@m=; for p in build-essential debhelper dh-dkms dpkg-dev gcc libc6-dev; do \
 	    [ "$$(dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null)" = installed ] || m="$$m $$p"; done; \
 	if [ -n "$$m" ]; then apt-get install -y --no-install-recommends $$m; fi
 	rm -rf build/deb && mkdir -p $(DEB_TREE)/src $(DEB_TREE)/tools $(DEB_TREE)/docs

@@ -563,13 +563,10 @@ TEST_F(loopdev, ioctl_loop06_set_block_size_below_512)
 	lp_check_bad_block_size(_metadata, self, 256);
 }
 
-/*
- * LTP ioctl_loop06, tcase 1: LOOP_SET_BLOCK_SIZE 2 * PAGE_SIZE: EINVAL.
- * From 6.15 on the block layer takes sizes up to 64 KiB: twice that.
- */
+/* LTP ioctl_loop06, tcase 1: LOOP_SET_BLOCK_SIZE 2 * PAGE_SIZE: EINVAL */
 TEST_F(loopdev, ioctl_loop06_set_block_size_above_page_size)
 {
-	lp_check_bad_block_size(_metadata, self, 2 * lt_max_block_size());
+	lp_check_bad_block_size(_metadata, self, 2 * getpagesize());
 }
 
 /* LTP ioctl_loop06, tcase 2: LOOP_SET_BLOCK_SIZE PAGE_SIZE - 1: EINVAL */
@@ -584,10 +581,10 @@ TEST_F(loopdev, ioctl_loop06_configure_block_size_below_512)
 	lp_check_bad_configure(_metadata, self, 256);
 }
 
-/* LTP ioctl_loop06, tcase 4: LOOP_CONFIGURE block_size 2 * PAGE_SIZE (as tcase 1) */
+/* LTP ioctl_loop06, tcase 4: LOOP_CONFIGURE block_size 2 * PAGE_SIZE */
 TEST_F(loopdev, ioctl_loop06_configure_block_size_above_page_size)
 {
-	lp_check_bad_configure(_metadata, self, 2 * lt_max_block_size());
+	lp_check_bad_configure(_metadata, self, 2 * getpagesize());
 }
 
 /* LTP ioctl_loop06, tcase 5: LOOP_CONFIGURE block_size PAGE_SIZE - 1 */

@@ -46,6 +46,8 @@ KVER ?= $(KVER_61)
 FULL_KVERS = $(KVER_61) $(KVER_612_13)
 SMOKE_KVERS = $(KVER_73) $(KVER_73_RT)
 SMOKE_SUITES ?= teardown io extensions stress
+# teardown rounds per test on the smoke kernels (the full kernels: the issue's 1,000-10,000)
+SMOKE_ROUNDS ?= 300
 CHECK_KVERS = $(if $(filter file,$(origin KVER)),$(FULL_KVERS),$(KVER))
 # every supported kernel (make check-all)
 ALL_KVERS = $(KVER_61) $(KVER_612) $(KVER_612_13) $(KVER_612_13_CLOUD) \
@@ -91,7 +93,7 @@ space := $(empty) $(empty)
 CHECK_SMOKE_KVERS = $(if $(filter file,$(origin KVER)),$(SMOKE_KVERS))
 check: deps tests
 	set -e; for k in $(CHECK_KVERS) $(CHECK_SMOKE_KVERS); do $(MAKE) --no-print-directory module KVER=$$k; done
-	vm/check $(foreach k,$(CHECK_KVERS),--kver $(k)) \
+	ALOOP_SMOKE_ROUNDS=$(SMOKE_ROUNDS) vm/check $(foreach k,$(CHECK_KVERS),--kver $(k)) \
 	    $(foreach k,$(CHECK_SMOKE_KVERS),--kver $(k)=$(subst $(space),$(comma),$(strip $(SMOKE_SUITES))))
 
 # Every suite on every supported kernel (docs/matrix.md holds the last table)

@@ -28,16 +28,16 @@
  * blk_queue_rot (6.19): the rotational tests are spelt positively,
  * blk_queue_nonrot()/bdev_nonrot() become blk_queue_rot()/bdev_rot().
  *
- * Two changes left no macro behind; src/Kbuild reads the kernel's
- * <linux/blk-mq.h> for them instead:
+ * Four changes left no macro behind; src/Kbuild reads the kernel's
+ * <linux/blk-mq.h> and <linux/workqueue.h> for them instead:
  * ALOOP_HAVE_FREEZE_MEMFLAGS (6.14): blk_mq_freeze_queue() enters a
  * GFP_NOIO scope and returns its memflags for blk_mq_unfreeze_queue();
  * ALOOP_HAVE_SHOULD_MERGE (up to 6.13): a tag set asks for bio merging with
  * BLK_MQ_F_SHOULD_MERGE; later every queue merges.
- * Likewise <linux/workqueue.h>: ALOOP_HAVE_WQ_PERCPU (6.17): a per-CPU
- * workqueue says so with WQ_PERCPU (7.x warns when a workqueue names
- * neither WQ_PERCPU nor WQ_UNBOUND); ALOOP_HAVE_SYSTEM_DFL_WQ (6.17):
- * system_wq is deprecated for system_dfl_wq (unbound) and
+ * ALOOP_HAVE_WQ_PERCPU (6.17, and Debian's 6.12.118 by backport): a
+ * per-CPU workqueue says so with WQ_PERCPU (7.x warns when a workqueue
+ * names neither WQ_PERCPU nor WQ_UNBOUND); ALOOP_HAVE_SYSTEM_DFL_WQ (the
+ * same kernels): system_wq is deprecated for system_dfl_wq (unbound) and
  * system_percpu_wq (7.x logs each work queued on system_wq).
  */
 #ifdef BLK_OPEN_EXCL
